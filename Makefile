@@ -1,0 +1,37 @@
+# make run   : fresh clone -> .venv + install -> the workflow on the embedded demo data
+# make test  : fresh clone -> .venv + install -> ruff + the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+CORES  ?= all
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint bench clean-results help
+
+help:
+	@echo "make run    - run the pipeline on the embedded demo (config/config.yaml)"
+	@echo "make test   - ruff check + pytest"
+	@echo "make bench  - run the benchmarks in benchmarks/ (prints speed ratios)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when the package metadata changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --directory . --snakefile workflow/Snakefile
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean-results:
+	rm -rf results/* .snakemake
+	touch results/.gitkeep

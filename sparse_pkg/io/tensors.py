@@ -1,0 +1,59 @@
+"""One file format for every prepared data set: a dict of tensors plus metadata.
+
+``features`` (float32, N x 1 x H x W or N x H x W), ``labels`` (int64, N) and ``meta`` (a
+JSON-able dict: source, split, noise level, seed, ...). Written atomically with torch.save.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import torch
+
+from sparse_pkg.errors import InputError
+from sparse_pkg.io.atomic import atomic_path
+
+
+@dataclass
+class TensorSet:
+    """Features and integer labels of one split (or one noisy test level)."""
+
+    features: torch.Tensor
+    labels: torch.Tensor
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.features.shape[0] != self.labels.shape[0]:
+            raise ValueError(
+                f"features ({self.features.shape[0]}) and labels ({self.labels.shape[0]}) "
+                "differ in length"
+            )
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def save_tensor_set(path: str | os.PathLike, tensor_set: TensorSet) -> None:
+    """Atomically write ``tensor_set`` to ``path`` (contiguous CPU tensors)."""
+    payload = {
+        "features": tensor_set.features.detach().cpu().contiguous(),
+        "labels": tensor_set.labels.detach().cpu().to(torch.int64).contiguous(),
+        "meta": dict(tensor_set.meta),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_tensor_set(path: str | os.PathLike, device: str | torch.device = "cpu") -> TensorSet:
+    """Read a file written by :func:`save_tensor_set`; a bad file is a one-line InputError."""
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+        return TensorSet(payload["features"], payload["labels"], payload.get("meta", {}))
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found; run the data preparation step first") from None
+    except Exception as exc:  # corrupt or foreign file
+        raise InputError(
+            f"{path}: not a readable tensor-set file ({type(exc).__name__}); delete it and rerun "
+            "the data preparation step"
+        ) from None
