@@ -1,0 +1,226 @@
+"""k-winners-take-all activations with boosting (PAPER.md section 1).
+
+Pure functions (``kwinners``, ``kwinners2d``, ``update_duty_cycle``, ``binary_entropy``) sit beside
+the modules that own the state (duty cycles, boost strength, sample count). The modules are thin:
+pick k for the mode, call the function, update the duty cycle in training.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def kwinners(
+    x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
+) -> torch.Tensor:
+    """Keep the k largest boosted units of each row of ``x`` (batch, n); zero the rest.
+
+    Winners are chosen on ``x * exp((k/n - duty_cycle) * boost_strength)`` but the unboosted
+    values pass through. Losers are filled with zero, so the gradient is the identity at the
+    winners and zero elsewhere. ``duty_cycle`` broadcasts against ``x`` (per unit or per channel).
+    """
+    n = x[0].numel()
+    flat = x.reshape(x.shape[0], n)
+    if boost_strength > 0.0:
+        target_density = k / n
+        boost = torch.exp((target_density - duty_cycle) * boost_strength)
+        scores = (x.detach() * boost).reshape(x.shape[0], n)
+    else:
+        scores = flat.detach()
+    indices = scores.topk(k, dim=1, sorted=False).indices
+    winners = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, indices, True)
+    return flat.masked_fill(~winners, 0.0).reshape(x.shape)
+
+
+def kwinners2d(
+    x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
+) -> torch.Tensor:
+    """k-winners over all C*H*W units of each sample of ``x`` (batch, C, H, W).
+
+    ``duty_cycle`` has shape (1, C, 1, 1): boosting is per channel, the top-k is global.
+    """
+    return kwinners(x, duty_cycle, k, boost_strength)
+
+
+def update_duty_cycle(
+    duty_cycle: torch.Tensor,
+    active_counts: torch.Tensor,
+    batch_size: int,
+    learning_iterations: int,
+    duty_cycle_period: int,
+) -> None:
+    """In-place running mean of activity: ``(d * (period - b) + counts) / period``.
+
+    ``learning_iterations`` is the number of samples seen including this batch, so the period
+    grows with the first batches and then stays at ``duty_cycle_period``.
+    """
+    period = min(duty_cycle_period, learning_iterations)
+    duty_cycle.mul_(period - batch_size).add_(active_counts).div_(period)
+
+
+def binary_entropy(p: torch.Tensor) -> torch.Tensor:
+    """Elementwise ``-p log2 p - (1-p) log2 (1-p)``, with 0 log 0 = 0."""
+    p = p.clamp(0.0, 1.0)
+    q = 1.0 - p
+    return -(torch.xlogy(p, p) + torch.xlogy(q, q)) / math.log(2.0)
+
+
+class _KWinnersBase(nn.Module):
+    """State and bookkeeping shared by the 1d and 2d layers."""
+
+    def __init__(
+        self,
+        n: int,
+        k: int,
+        k_inference_factor: float,
+        boost_strength: float,
+        boost_strength_factor: float,
+        duty_cycle_period: int,
+        duty_cycle_shape: tuple[int, ...],
+    ) -> None:
+        super().__init__()
+        if n <= 0 or k <= 0:
+            raise ValueError(f"k-winners needs n > 0 and k > 0 (got n={n}, k={k})")
+        if boost_strength < 0.0:
+            raise ValueError(f"boost_strength must be >= 0 (got {boost_strength})")
+        if duty_cycle_period <= 0:
+            raise ValueError(f"duty_cycle_period must be > 0 (got {duty_cycle_period})")
+        self.n = int(n)
+        self.k = int(k)
+        self.k_inference_factor = float(k_inference_factor)
+        self.k_inference = min(int(round(self.k * self.k_inference_factor)), self.n)
+        self.boost_strength = float(boost_strength)
+        self.boost_strength_factor = float(boost_strength_factor)
+        self.duty_cycle_period = int(duty_cycle_period)
+        self.learning_iterations = 0
+        self.register_buffer("duty_cycle", torch.zeros(duty_cycle_shape))
+
+    @property
+    def is_relu(self) -> bool:
+        """With k >= n every unit wins: the layer is a plain ReLU."""
+        return self.k >= self.n
+
+    def update_boost_strength(self) -> None:
+        """Decay the boost strength by its factor; called once per epoch, in training mode."""
+        if self.training:
+            self.boost_strength *= self.boost_strength_factor
+
+    def get_extra_state(self) -> dict:
+        """Python-side state saved in ``state_dict`` so a resumed run continues exactly."""
+        return {
+            "boost_strength": self.boost_strength,
+            "learning_iterations": self.learning_iterations,
+        }
+
+    def set_extra_state(self, state: dict) -> None:
+        self.boost_strength = float(state["boost_strength"])
+        self.learning_iterations = int(state["learning_iterations"])
+
+    def max_entropy(self) -> float:
+        """Entropy of a layer whose units are all active with exactly the target density."""
+        return float(self.n * binary_entropy(torch.tensor(self.k / self.n, dtype=torch.float64)))
+
+    def extra_repr(self) -> str:
+        return (
+            f"n={self.n}, k={self.k}, k_inference={self.k_inference}, "
+            f"boost_strength={self.boost_strength}, boost_strength_factor="
+            f"{self.boost_strength_factor}, duty_cycle_period={self.duty_cycle_period}"
+        )
+
+
+class KWinners(_KWinnersBase):
+    """k-winners-take-all over the n units of a linear layer's output (batch, n).
+
+    Training keeps exactly ``k`` winners and updates the per-unit duty cycle; evaluation keeps
+    ``min(round(k * k_inference_factor), n)``. With k >= n the layer is a plain ReLU.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        k: int,
+        k_inference_factor: float = 1.0,
+        boost_strength: float = 1.0,
+        boost_strength_factor: float = 1.0,
+        duty_cycle_period: int = 1000,
+    ) -> None:
+        super().__init__(
+            n, k, k_inference_factor, boost_strength, boost_strength_factor,
+            duty_cycle_period, (n,),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.is_relu:
+            return torch.relu(x)
+        k = self.k if self.training else self.k_inference
+        out = kwinners(x, self.duty_cycle, k, self.boost_strength)
+        if self.training:
+            batch_size = x.shape[0]
+            self.learning_iterations += batch_size
+            active = (out > 0).sum(dim=0, dtype=self.duty_cycle.dtype)
+            update_duty_cycle(
+                self.duty_cycle, active, batch_size, self.learning_iterations,
+                self.duty_cycle_period,
+            )
+        return out
+
+    def entropy(self) -> torch.Tensor:
+        """Sum of the units' binary entropies of their duty cycles (bits)."""
+        return binary_entropy(self.duty_cycle).sum()
+
+
+class KWinners2d(_KWinnersBase):
+    """k-winners over all C*H*W units of a conv block's output, per-channel boosting.
+
+    ``n`` is C*H*W of the input; the top-k is global per sample, while duty cycles (shape
+    (1, C, 1, 1)) count a channel's active units per sample divided by H*W.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        k: int,
+        channels: int,
+        k_inference_factor: float = 1.0,
+        boost_strength: float = 1.0,
+        boost_strength_factor: float = 1.0,
+        duty_cycle_period: int = 1000,
+    ) -> None:
+        if channels <= 0 or n % channels:
+            raise ValueError(f"n={n} must be a positive multiple of channels={channels}")
+        super().__init__(
+            n, k, k_inference_factor, boost_strength, boost_strength_factor,
+            duty_cycle_period, (1, channels, 1, 1),
+        )
+        self.channels = int(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x[0].numel() != self.n or x.shape[1] != self.channels:
+            raise ValueError(
+                f"KWinners2d expects (batch, {self.channels}, H, W) with C*H*W={self.n}, "
+                f"got {tuple(x.shape)}"
+            )
+        if self.is_relu:
+            return torch.relu(x)
+        k = self.k if self.training else self.k_inference
+        out = kwinners2d(x, self.duty_cycle, k, self.boost_strength)
+        if self.training:
+            batch_size = x.shape[0]
+            self.learning_iterations += batch_size
+            area = x.shape[2] * x.shape[3]
+            active = (out > 0).sum(dim=(0, 2, 3), dtype=self.duty_cycle.dtype) / area
+            update_duty_cycle(
+                self.duty_cycle, active.reshape(self.duty_cycle.shape), batch_size,
+                self.learning_iterations, self.duty_cycle_period,
+            )
+        return out
+
+    def entropy(self) -> torch.Tensor:
+        """Sum over channels of the duty cycles' binary entropies, scaled by n / C."""
+        return binary_entropy(self.duty_cycle).sum() * (self.n / self.channels)
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, " + super().extra_repr()

@@ -1,0 +1,86 @@
+"""Sparse weights of PAPER.md section 1: exact zero counts per unit, kept through training."""
+
+import pytest
+import torch
+from torch import nn
+
+from sparse_pkg.layers import SparseWeights, SparseWeights2d
+
+
+def test_zero_count_per_output_unit_linear():
+    torch.manual_seed(0)
+    layer = SparseWeights(nn.Linear(1024, 700), 0.3)
+    # round((1 - 0.3) * 1024) = round(716.8) = 717 zeros, so 307 non-zero per unit
+    assert (layer.module.weight == 0).sum(dim=1).tolist() == [717] * 700
+    assert layer.zero_mask.sum(dim=1).tolist() == [717] * 700
+
+
+def test_zero_count_per_output_channel_conv():
+    torch.manual_seed(0)
+    layer = SparseWeights2d(nn.Conv2d(30, 8, kernel_size=5), 0.4)
+    # fan-in 30 * 5 * 5 = 750; round(0.6 * 750) = 450 zeros per output channel
+    zeros = (layer.module.weight == 0).reshape(8, -1).sum(dim=1)
+    assert zeros.tolist() == [450] * 8
+
+
+def test_rounding_of_the_zero_count():
+    torch.manual_seed(0)
+    # fan-in 10, sparsity 0.25 -> round(7.5) = 8 (banker's rounding of .5 goes to even)
+    layer = SparseWeights(nn.Linear(10, 3), 0.25)
+    assert layer.zero_mask.sum(dim=1).tolist() == [round(7.5)] * 3 == [8] * 3
+
+
+def test_zeros_survive_an_optimizer_step():
+    torch.manual_seed(1)
+    layer = SparseWeights(nn.Linear(20, 5), 0.3).train()
+    opt = torch.optim.SGD(layer.parameters(), lr=0.5, momentum=0.9, weight_decay=0.01)
+    for _ in range(2):
+        opt.zero_grad()
+        layer(torch.randn(4, 20)).pow(2).sum().backward()
+        opt.step()
+    # the step moved masked weights away from zero ...
+    assert (layer.module.weight[layer.zero_mask] != 0).any()
+    # ... the next training forward pass sees them at zero again
+    x = torch.randn(3, 20)
+    out = layer(x)
+    assert not layer.module.weight[layer.zero_mask].any()
+    expected = x @ (layer.module.weight * ~layer.zero_mask).T + layer.module.bias
+    assert torch.allclose(out, expected)
+
+
+def test_rezero_weights_after_an_epoch():
+    torch.manual_seed(2)
+    layer = SparseWeights2d(nn.Conv2d(2, 3, 3), 0.5)
+    with torch.no_grad():
+        layer.module.weight.fill_(1.0)
+    layer.rezero_weights()
+    assert int((layer.module.weight == 0).sum()) == int(layer.zero_mask.sum()) == 3 * 9
+
+
+def test_eval_forward_equals_wrapped_module():
+    torch.manual_seed(3)
+    layer = SparseWeights(nn.Linear(8, 4), 0.5).eval()
+    x = torch.randn(2, 8)
+    assert torch.equal(layer(x), layer.module(x))
+
+
+def test_same_seed_same_mask_other_seed_other_mask():
+    def mask(seed):
+        torch.manual_seed(seed)
+        return SparseWeights(nn.Linear(50, 10), 0.3).zero_mask
+
+    assert torch.equal(mask(5), mask(5))
+    assert not torch.equal(mask(5), mask(6))
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 1.0, 1.5, -0.2])
+def test_sparsity_outside_open_interval_is_an_error(sparsity):
+    with pytest.raises(ValueError, match="weight_sparsity"):
+        SparseWeights(nn.Linear(4, 2), sparsity)
+
+
+def test_wrong_module_type_is_an_error():
+    with pytest.raises(TypeError):
+        SparseWeights(nn.Conv2d(1, 1, 1), 0.5)
+    with pytest.raises(TypeError):
+        SparseWeights2d(nn.Linear(1, 1), 0.5)
