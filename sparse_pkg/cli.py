@@ -1,0 +1,47 @@
+"""What every click script shares: one-line errors, log lines, terminal detection.
+
+Bad input (an ``InputError``, a missing file, a bad option) prints one line naming the file or
+key and what to do, and exits with status 2; ``--verbose`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from sparse_pkg.errors import InputError
+
+verbose_option = click.option(
+    "--verbose", is_flag=True, help="Show full tracebacks on errors (default: one line)."
+)
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn InputError into 'error: <message>' on stderr and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, verbose: bool = False, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            if verbose:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def log(message: str) -> None:
+    """One timestamped line on stderr (what lands in a Snakemake rule's log file)."""
+    click.echo(f"[{time.strftime('%H:%M:%S')}] {message}", err=True)
+
+
+def on_terminal() -> bool:
+    """True when stderr is an interactive terminal (progress bars), False in logs and CI."""
+    return sys.stderr.isatty()

@@ -1,0 +1,62 @@
+"""Checkpoints of a selected model: weights + network definition + epoch + protocol.
+
+A checkpoint is self-contained: ``load_checkpoint`` rebuilds the network from the stored
+definition, so evaluation needs nothing but the file.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from sparse_pkg.errors import InputError
+from sparse_pkg.io.atomic import atomic_path
+from sparse_pkg.network_definitions import NetworkDefinition
+from sparse_pkg.networks import SparseCNN, build_network
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    state_dict: dict[str, Any],
+    definition: NetworkDefinition,
+    *,
+    protocol: str,
+    epoch: int,
+    seed: int,
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Atomically write a checkpoint of the weights selected by ``protocol`` at ``epoch``."""
+    payload = {
+        "state_dict": {k: v.detach().cpu() if torch.is_tensor(v) else v
+                       for k, v in state_dict.items()},
+        "definition": definition.to_dict(),
+        "protocol": protocol,
+        "epoch": int(epoch),
+        "seed": int(seed),
+        "meta": dict(meta or {}),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[SparseCNN, dict[str, Any]]:
+    """Rebuild the network of a checkpoint in eval mode; returns (model, info without weights)."""
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+        definition = NetworkDefinition.from_dict(payload["definition"])
+    except FileNotFoundError:
+        raise InputError(f"{path}: checkpoint not found; run the train step first") from None
+    except Exception as exc:
+        raise InputError(
+            f"{path}: not a readable checkpoint ({type(exc).__name__}); delete it and retrain"
+        ) from None
+    model = build_network(definition).to(device)
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    info = {k: v for k, v in payload.items() if k != "state_dict"}
+    info["definition"] = definition
+    return model, info
