@@ -1,0 +1,224 @@
+"""Tests of the network builder: shapes, layer order, sparse-weight counts, boosting decay,
+entropy and seeding, for the 12 networks of config/networks.yaml."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from sparse_pkg.layers import KWinners, KWinners2d, SparseWeights, SparseWeights2d
+from sparse_pkg.network_definitions import iter_definitions, load_network_definitions
+from sparse_pkg.networks import SparseCNN, build_network
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
+DEFINITIONS = load_network_definitions(CONFIG)
+ALL = [(d.dataset, d.name) for d in iter_definitions(DEFINITIONS)]
+
+
+def _build(dataset: str, name: str, seed: int = 0) -> SparseCNN:
+    torch.manual_seed(seed)
+    return build_network(DEFINITIONS[dataset][name])
+
+
+def _stages(model: SparseCNN) -> list[tuple[str, type]]:
+    return [(name, type(module)) for name, module in model.layers.named_children()]
+
+
+@pytest.mark.parametrize("dataset,name", ALL)
+def test_output_is_log_probabilities_of_the_right_shape(dataset, name):
+    model = _build(dataset, name)
+    size = {"mnist": 28, "gsc": 32}[dataset]
+    classes = {"mnist": 10, "gsc": 12}[dataset]
+    x = torch.randn(3, 1, size, size, generator=torch.Generator().manual_seed(1))
+    for training in (True, False):
+        model.train(training)
+        out = model(x)
+        assert out.shape == (3, classes)
+        assert torch.all(out <= 0)
+        torch.testing.assert_close(out.exp().sum(dim=1), torch.ones(3))
+    assert model.definition is DEFINITIONS[dataset][name]
+
+
+def test_sparse_cnn2_mnist_stages_and_sizes():
+    model = _build("mnist", "sparseCNN2")
+    assert _stages(model) == [
+        ("conv1", nn.Conv2d), ("conv1_pool", nn.MaxPool2d), ("conv1_kwinners", KWinners2d),
+        ("conv2", nn.Conv2d), ("conv2_pool", nn.MaxPool2d), ("conv2_kwinners", KWinners2d),
+        ("flatten", nn.Flatten), ("linear", SparseWeights), ("linear_kwinners", KWinners),
+        ("output", nn.Linear),
+    ]  # fmt: skip
+    layers = model.layers
+    for conv, in_ch, out_ch in ((layers.conv1, 1, 32), (layers.conv2, 32, 64)):
+        assert (conv.in_channels, conv.out_channels) == (in_ch, out_ch)
+        assert (conv.kernel_size, conv.stride, conv.padding) == ((5, 5), (1, 1), (0, 0))
+    # 32 x 12 x 12 = 4608 units, k 400, inference k round(400 * 1.5) = 600
+    kw1 = layers.conv1_kwinners
+    assert (kw1.n, kw1.k, kw1.channels, kw1.k_inference) == (4608, 400, 32, 600)
+    # 64 x 4 x 4 = 1024 units, k 300, inference k 450
+    kw2 = layers.conv2_kwinners
+    assert (kw2.n, kw2.k, kw2.channels, kw2.k_inference) == (1024, 300, 64, 450)
+    assert layers.linear.module.in_features == 1024
+    assert layers.linear.module.out_features == 700
+    kw3 = layers.linear_kwinners
+    assert (kw3.n, kw3.k, kw3.k_inference) == (700, 100, 150)
+    for kw in (kw1, kw2, kw3):
+        assert kw.boost_strength == 1.5
+        assert kw.boost_strength_factor == 0.85
+        assert kw.duty_cycle_period == 1000
+    assert (layers.output.in_features, layers.output.out_features) == (700, 10)
+
+
+def test_dense_cnn1_is_all_relu():
+    model = _build("mnist", "denseCNN1")
+    assert _stages(model) == [
+        ("conv1", nn.Conv2d), ("conv1_pool", nn.MaxPool2d), ("conv1_relu", nn.ReLU),
+        ("flatten", nn.Flatten), ("linear", nn.Linear), ("linear_relu", nn.ReLU),
+        ("output", nn.Linear),
+    ]  # fmt: skip
+    # 30 x 12 x 12 = 4320 inputs to the hidden layer
+    assert model.layers.linear.in_features == 4320
+    assert model.kwinners_layers() == []
+    assert model.entropy() == 0.0 and model.max_entropy() == 0.0
+
+
+def test_gsc_batch_norm_and_dropout():
+    dense = _build("gsc", "denseCNN2_DR05")
+    assert _stages(dense) == [
+        ("conv1", nn.Conv2d), ("conv1_bn", nn.BatchNorm2d), ("conv1_pool", nn.MaxPool2d),
+        ("conv1_relu", nn.ReLU), ("conv2", nn.Conv2d), ("conv2_bn", nn.BatchNorm2d),
+        ("conv2_pool", nn.MaxPool2d), ("conv2_relu", nn.ReLU), ("flatten", nn.Flatten),
+        ("linear", nn.Linear), ("linear_bn", nn.BatchNorm1d), ("linear_dropout", nn.Dropout),
+        ("linear_relu", nn.ReLU), ("output", nn.Linear),
+    ]  # fmt: skip
+    assert dense.layers.linear_dropout.p == 0.5
+    # 64 x 5 x 5 = 1600 inputs to the hidden layer
+    assert dense.layers.linear.in_features == 1600
+    for bn in (dense.layers.conv1_bn, dense.layers.conv2_bn, dense.layers.linear_bn):
+        assert bn.affine is False
+        assert list(bn.parameters()) == []
+    assert not any(isinstance(m, nn.Dropout) for m in _build("gsc", "denseCNN2_DR00").modules())
+
+    sparse = _build("gsc", "SuperSparseCNN2")
+    # 64 x 14 x 14 = 12544 units with k 1200; 64 x 5 x 5 = 1600 with k 200; hidden 1500 / 100
+    kws = sparse.kwinners_layers()
+    assert [(kw.n, kw.k) for kw in kws] == [(12544, 1200), (1600, 200), (1500, 100)]
+    assert [kw.boost_strength_factor for kw in kws] == [0.9, 0.9, 0.9]
+    assert (sparse.layers.output.in_features, sparse.layers.output.out_features) == (1500, 12)
+
+
+# (dataset, network, hidden units, fan-in, non-zero weights per unit = round(sparsity * fan-in))
+SPARSE_LINEAR = [
+    ("mnist", "sparseCNN1", 150, 4320, 1296),  # 30*12*12 = 4320; 0.3 * 4320 = 1296
+    ("mnist", "sparseCNN2", 700, 1024, 307),  # 64*4*4 = 1024; 0.3 * 1024 = 307.2 -> 307
+    ("mnist", "denseCNN2SP3", 700, 480, 144),  # 30*4*4 = 480; 0.3 * 480 = 144
+    ("mnist", "sparseCNN2DSW", 1000, 1024, 307),  # as sparseCNN2
+    ("gsc", "sparseCNN2", 1000, 1600, 640),  # 64*5*5 = 1600; 0.4 * 1600 = 640
+    ("gsc", "SuperSparseCNN2", 1500, 1600, 160),  # 0.1 * 1600 = 160
+]
+
+
+@pytest.mark.parametrize("dataset,name,units,fan_in,nonzero", SPARSE_LINEAR)
+def test_sparse_linear_nonzero_count(dataset, name, units, fan_in, nonzero):
+    model = _build(dataset, name)
+    linear = model.layers.linear
+    assert isinstance(linear, SparseWeights)
+    weight = linear.module.weight
+    assert weight.shape == (units, fan_in)
+    assert torch.all((weight != 0).sum(dim=1) == nonzero)
+    assert torch.all(linear.zero_mask.sum(dim=1) == fan_in - nonzero)
+    # conv and output weights stay dense
+    assert not any(isinstance(m, SparseWeights2d) for m in model.modules())
+    for conv in (m for m in model.modules() if isinstance(m, nn.Conv2d)):
+        assert torch.count_nonzero(conv.weight) == conv.weight.numel()
+    assert torch.count_nonzero(model.layers.output.weight) == model.layers.output.weight.numel()
+
+
+DENSE_WEIGHTS = [(d, n) for d, n in ALL if DEFINITIONS[d][n].weight_sparsity == 1.0]
+
+
+def test_dense_weight_networks_are_the_expected_ones():
+    assert DENSE_WEIGHTS == [
+        ("mnist", "denseCNN1"), ("mnist", "denseCNN2"), ("mnist", "sparseCNN2D3"),
+        ("mnist", "sparseCNN2W1"), ("gsc", "denseCNN2_DR00"), ("gsc", "denseCNN2_DR05"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("dataset,name", DENSE_WEIGHTS)
+def test_dense_weight_networks_have_no_sparse_layer(dataset, name):
+    model = _build(dataset, name)
+    assert type(model.layers.linear) is nn.Linear
+    assert model.sparse_weight_layers() == []
+
+
+def test_post_epoch_decays_boost_and_rezeroes():
+    model = _build("mnist", "sparseCNN2")
+    model.train()
+    model.post_epoch()
+    assert [kw.boost_strength for kw in model.kwinners_layers()] == pytest.approx([1.275] * 3)
+    model.eval()  # the decay happens once per call whatever the mode
+    model.post_epoch()
+    # 1.5 * 0.85 * 0.85 = 1.08375
+    assert [kw.boost_strength for kw in model.kwinners_layers()] == pytest.approx([1.08375] * 3)
+    assert not model.training and not any(m.training for m in model.modules())
+
+    weight = model.layers.linear.module.weight
+    with torch.no_grad():
+        weight.fill_(0.5)
+    assert torch.count_nonzero(weight) == 700 * 1024
+    model.post_epoch()
+    assert torch.all((weight != 0).sum(dim=1) == 307)
+
+    gsc = _build("gsc", "sparseCNN2")
+    gsc.post_epoch()
+    assert [kw.boost_strength for kw in gsc.kwinners_layers()] == pytest.approx([1.35] * 3)
+
+
+def test_rezero_weights_after_an_optimizer_step():
+    model = _build("mnist", "denseCNN2SP3")
+    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    model(x).sum().backward()
+    opt.step()
+    weight = model.layers.linear.module.weight
+    assert torch.count_nonzero(weight) > 700 * 144  # the step moved masked weights
+    model.rezero_weights()
+    assert torch.all((weight != 0).sum(dim=1) == 144)
+
+
+def _binary_entropy(p: float) -> float:
+    return -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+
+
+def test_entropy_and_max_entropy():
+    model = _build("mnist", "sparseCNN2")
+    expected_max = (
+        4608 * _binary_entropy(400 / 4608)
+        + 1024 * _binary_entropy(300 / 1024)
+        + 700 * _binary_entropy(100 / 700)
+    )
+    assert model.max_entropy() == pytest.approx(expected_max, rel=1e-6)
+    assert model.entropy() == 0.0  # duty cycles start at zero
+    model.train()
+    model(torch.randn(8, 1, 28, 28, generator=torch.Generator().manual_seed(2)))
+    entropy = model.entropy()
+    assert isinstance(entropy, float)
+    # per-unit entropies sum to at most n * H(mean duty cycle) <= n * H(k/n) (concavity)
+    assert 0.0 < entropy <= expected_max + 1e-3
+
+
+def test_same_seed_same_weights_and_masks():
+    a = _build("gsc", "sparseCNN2", seed=11).state_dict()
+    b = _build("gsc", "sparseCNN2", seed=11).state_dict()
+    c = _build("gsc", "sparseCNN2", seed=12).state_dict()
+    assert a.keys() == b.keys() == c.keys()
+    for key, value in a.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, b[key]), key
+    assert "layers.linear.zero_mask" in a
+    assert not torch.equal(a["layers.linear.zero_mask"], c["layers.linear.zero_mask"])
+    assert not torch.equal(a["layers.conv1.weight"], c["layers.conv1.weight"])
