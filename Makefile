@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The venv's bin comes first on PATH so the rules' `python` is the project's interpreter.
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --directory . --snakefile workflow/Snakefile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,124 @@
+"""Speech Commands clips -> 32x32 log-mel tensor sets: train (+ silence, augmented copies),
+validation, test, one white-noise test set per level, and the background-noise test set."""
+
+from __future__ import annotations
+
+import click
+import torch
+
+from sparse_pkg.audio.augment import augment_dataset
+from sparse_pkg.audio.features import clean_features
+from sparse_pkg.cli import handle_errors, log, verbose_option
+from sparse_pkg.datasets.gsc import BACKGROUND_DIR, load_clips, read_manifest
+from sparse_pkg.datasets.gsc_splits import label_index
+from sparse_pkg.determinism import configure_torch, make_generator, resolve_device
+from sparse_pkg.errors import InputError
+from sparse_pkg.io.tensors import TensorSet, save_tensor_set
+from sparse_pkg.noise import level_stream
+from sparse_pkg.noise.background import load_background_noises, mix_background_noise
+from sparse_pkg.noise.white import white_noise_features
+
+
+def _split(manifest_path: str, root: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    manifest = read_manifest(manifest_path)
+    rows = manifest[manifest["split"] == split]
+    if rows.empty:
+        raise InputError(f"{manifest_path}: no {split} clips; is the archive complete?")
+    waveforms, _ = load_clips(rows, root)
+    return waveforms, torch.as_tensor(rows["label"].to_numpy(), dtype=torch.int64)
+
+
+def _save(path: str, features: torch.Tensor, labels: torch.Tensor, meta: dict) -> None:
+    save_tensor_set(path, TensorSet(features.unsqueeze(-3).contiguous(), labels, meta))
+
+
+@click.group()
+def main():
+    """Feature extraction for GSC (PAPER.md 4): 16 kHz clips fixed to 16,000 samples, power mel
+    spectrogram (n_fft 2048, hop 512, 32 Slaney mel bands, reflection padding), dB relative to
+    each clip's maximum, floored at -80 dB."""
+
+
+@main.command("eval")
+@click.option("--manifest", type=click.Path(dir_okay=False), required=True)
+@click.option("--root", type=click.Path(file_okay=False), required=True,
+              help="Folder the manifest's paths are relative to.")
+@click.option("--noise-level", "levels", type=float, multiple=True, required=True,
+              help="White-noise level (repeat); 0 gives the clean test set.")
+@click.option("--noisy-out", multiple=True, required=True,
+              help="Output of each --noise-level, same order.")
+@click.option("--noise-seed", type=int, required=True,
+              help="Seed of the white and background noise: every network sees the same clips.")
+@click.option("--validation-out", required=True)
+@click.option("--test-out", required=True)
+@click.option("--background-out", default=None,
+              help="Background-noise test set (clips mixed with p=0.5 at weight U(0, 0.45)).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+@verbose_option
+@handle_errors
+def eval_command(manifest, root, levels, noisy_out, noise_seed, validation_out, test_out,
+                 background_out, threads, device):
+    """Validation and test features, white-noise test sets per level, background-noise set."""
+    configure_torch(threads)
+    target = resolve_device(device)
+    if len(levels) != len(noisy_out):
+        raise InputError("--noisy-out must be given once per --noise-level")
+    meta = {"dataset": "gsc", "source": str(root)}
+    waveforms, labels = _split(manifest, root, "validation")
+    _save(validation_out, clean_features(waveforms, device=target), labels,
+          {**meta, "split": "validation"})
+    waveforms, labels = _split(manifest, root, "test")
+    _save(test_out, clean_features(waveforms, device=target), labels, {**meta, "split": "test"})
+    for level, path in zip(levels, noisy_out, strict=True):
+        features = white_noise_features(waveforms, level, level_stream(level), noise_seed,
+                                        device=target)
+        _save(path, features, labels, {**meta, "split": "test", "noise": "white",
+                                       "noise_level": level, "noise_seed": noise_seed})
+    if background_out:
+        noises = load_background_noises(f"{root}/{BACKGROUND_DIR}")
+        mixed = mix_background_noise(waveforms, noises, make_generator(noise_seed, "background"))
+        _save(background_out, clean_features(mixed, device=target), labels,
+              {**meta, "split": "test", "noise": "background", "noise_seed": noise_seed})
+    log(f"GSC eval features: {len(labels)} test clips, {len(levels)} white-noise levels")
+
+
+@main.command("train")
+@click.option("--manifest", type=click.Path(dir_okay=False), required=True)
+@click.option("--root", type=click.Path(file_okay=False), required=True)
+@click.option("--silence-fraction", type=click.FloatRange(0.0, 1.0), default=0.1,
+              show_default=True, help="All-zero clips labelled silence, share of the train size.")
+@click.option("--augmented-copies", type=click.IntRange(min=0), default=25, show_default=True,
+              help="Augmented copies to precompute (epoch e uses copy e mod copies); 0 = clean.")
+@click.option("--augment-seed", type=int, default=5, show_default=True)
+@click.option("--out", required=True, help="Training tensor set: features (N, copies, 1, 32, "
+                                           "32), or (N, 1, 32, 32) without augmentation.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True)
+@verbose_option
+@handle_errors
+def train_command(manifest, root, silence_fraction, augmented_copies, augment_seed, out,
+                  threads, device):
+    """Training features: the train split plus silence, clean or as augmented copies."""
+    configure_torch(threads)
+    target = resolve_device(device)
+    waveforms, labels = _split(manifest, root, "train")
+    n_silence = int(len(labels) * silence_fraction)
+    waveforms = torch.cat([waveforms, torch.zeros(n_silence, waveforms.shape[1])])
+    labels = torch.cat([labels, torch.full((n_silence,), label_index("silence"))])
+    meta = {"dataset": "gsc", "source": str(root), "split": "train", "silence": n_silence,
+            "augmented_copies": augmented_copies, "augment_seed": augment_seed}
+    if augmented_copies == 0:
+        _save(out, clean_features(waveforms, device=target), labels, meta)
+    else:
+        copies = [augment_dataset(waveforms, augment_seed, copy, device=target)
+                  for copy in range(augmented_copies)]
+        _save(out, torch.stack(copies, dim=1), labels, meta)
+    log(f"GSC train features: {len(labels)} clips ({n_silence} silence) x "
+        f"{max(augmented_copies, 1)} copies")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+# Experiment grid and helpers: which networks run on which data set, seeds, noise levels.
+# Everything here is derived from the validated config and config/networks.yaml.
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir).parent))  # sparse_pkg from this checkout
+
+from sparse_pkg.errors import InputError  # noqa: E402
+from sparse_pkg.network_definitions import load_network_definitions  # noqa: E402
+
+DATA = config.get("data_dir", "data")
+RESULTS = config.get("results_dir", "results")
+LOGS = f"{RESULTS}/logs"
+BENCH = f"{RESULTS}/benchmarks"
+COMPUTE = config.get("compute", {})
+PROTOCOLS = config.get("protocols", ["paper", "final"])
+SEEDS = [config.get("seed_base", 42) + i for i in range(config["seeds"])]
+REPO = Path(workflow.basedir).parent
+SCRIPTS = str(REPO / "scripts")
+ENV = "../../envs/sparse.yaml"
+
+# Scripts import sparse_pkg from this checkout, in the project's venv or a rule's conda env.
+shell.prefix(f"export PYTHONPATH='{REPO}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+
+
+def level_key(level):
+    """File-name form of a noise level: 0.0 -> '0', 0.05 -> '0.05'."""
+    return format(float(level), "g")
+
+
+LEVELS = [level_key(x) for x in config["noise_levels"]]
+if len(set(LEVELS)) != len(LEVELS):
+    raise ValueError("config key noise_levels: levels must be distinct")
+
+try:
+    DEFINITIONS = load_network_definitions(config.get("networks_file", "config/networks.yaml"))
+except InputError as exc:
+    raise ValueError(str(exc)) from None
+
+
+def networks_of(dataset):
+    """Network names of a data set selected by the config (validated against networks_file)."""
+    section = config[dataset]
+    if not section["enabled"]:
+        return []
+    known = DEFINITIONS.get(dataset, {})
+    chosen = section.get("networks", "all")
+    if chosen == "all":
+        return list(known)
+    unknown = [n for n in chosen if n not in known]
+    if unknown:
+        raise ValueError(
+            f"config key {dataset}.networks: unknown network(s) {', '.join(unknown)} "
+            f"(defined in {config.get('networks_file', 'config/networks.yaml')}: "
+            f"{', '.join(known)})"
+        )
+    return list(chosen)
+
+
+DATASETS = [d for d in ("mnist", "gsc") if networks_of(d)]
+
+
+def definition_json(wildcards):
+    """The network's definition as a param: editing one network reruns only its jobs."""
+    return json.dumps(DEFINITIONS[wildcards.dataset][wildcards.network].to_dict(), sort_keys=True)
+
+
+def run_dir(dataset, network, seed):
+    return f"{RESULTS}/runs/{dataset}/{network}/seed_{seed}"
+
+
+def gpu_resources():
+    gpus = int(COMPUTE.get("gpus_per_job", 0))
+    return {"gpu": gpus} if gpus > 0 else {}
+
+
+def eval_outputs(dataset):
+    return [
+        f"{run_dir(dataset, n, s)}/eval/level_{lv}.parquet"
+        for n in networks_of(dataset)
+        for s in SEEDS
+        for lv in LEVELS
+    ]
+
+
+def history_outputs(dataset):
+    return [f"{run_dir(dataset, n, s)}/history.parquet" for n in networks_of(dataset) for s in SEEDS]
+
+
+def background_outputs():
+    if "gsc" not in DATASETS or not config["gsc"].get("background_noise", True):
+        return []
+    return [f"{run_dir('gsc', n, s)}/eval/background.parquet" for n in networks_of("gsc") for s in SEEDS]
+
+
+def final_targets():
+    targets = [
+        f"{RESULTS}/metrics.parquet",
+        f"{RESULTS}/history.parquet",
+        f"{RESULTS}/table3.md",
+        f"{RESULTS}/fig2.png",
+        f"{RESULTS}/fig2.pdf",
+        f"{RESULTS}/fig2.csv",
+    ]
+    if "mnist" in DATASETS:
+        targets += [f"{RESULTS}/table1.md", f"{RESULTS}/fig4.png", f"{RESULTS}/fig4.pdf"]
+    if "gsc" in DATASETS:
+        targets += [f"{RESULTS}/table2.md", f"{RESULTS}/gsc_noise.png", f"{RESULTS}/gsc_noise.pdf"]
+    return targets

@@ -1,0 +1,75 @@
+# Evaluation: each run's checkpoints (one per protocol) on each noise level's test set.
+# Per-level jobs are grouped so that a cluster submits them together.
+
+
+def checkpoints_of(wildcards):
+    run = run_dir(wildcards.dataset, wildcards.network, wildcards.seed)
+    return [f"{run}/{protocol}.pt" for protocol in PROTOCOLS]
+
+
+rule evaluate:
+    input:
+        checkpoints=checkpoints_of,
+        test=f"{DATA}/{{dataset}}/noisy/level_{{level}}.pt",
+    output:
+        f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/level_{{level}}.parquet",
+    log:
+        f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/level_{{level}}.log",
+    params:
+        checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
+        device=COMPUTE.get("device", "auto"),
+    threads: COMPUTE.get("eval_threads", 1)
+    resources:
+        **gpu_resources(),
+    group:
+        "evaluate"
+    conda:
+        ENV
+    shell:
+        "python {SCRIPTS}/evaluate.py {params.checkpoints} --test {input.test} "
+        "--noise-level {wildcards.level} --out {output} --threads {threads} "
+        "--device {params.device} 2> {log}"
+
+
+rule evaluate_background:
+    input:
+        checkpoints=checkpoints_of,
+        test=f"{DATA}/gsc/background.pt",
+    output:
+        f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/background.parquet",
+    log:
+        f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/background.log",
+    params:
+        checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
+        device=COMPUTE.get("device", "auto"),
+    threads: COMPUTE.get("eval_threads", 1)
+    resources:
+        **gpu_resources(),
+    group:
+        "evaluate"
+    conda:
+        ENV
+    shell:
+        "python {SCRIPTS}/evaluate.py {params.checkpoints} --test {input.test} "
+        "--out {output} --threads {threads} --device {params.device} 2> {log}"
+
+
+rule aggregate:
+    input:
+        evals=[p for d in DATASETS for p in eval_outputs(d)],
+        histories=[p for d in DATASETS for p in history_outputs(d)],
+        background=background_outputs(),
+    output:
+        metrics=f"{RESULTS}/metrics.parquet",
+        history=f"{RESULTS}/history.parquet",
+        timing=f"{RESULTS}/timing.parquet",
+        background=f"{RESULTS}/background_noise.parquet",
+    log:
+        f"{LOGS}/aggregate.log",
+    conda:
+        ENV
+    shell:
+        "python {SCRIPTS}/aggregate.py --metrics-out {output.metrics} "
+        "--history-out {output.history} --timing-out {output.timing} "
+        "--background-out {output.background} "
+        "--runs-dir {RESULTS}/runs {input.evals} {input.histories} {input.background} 2> {log}"

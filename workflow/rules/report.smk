@@ -1,0 +1,117 @@
+# Report: tables and figures, pure functions of the result tables and the config.
+
+FIGURE_PROTOCOL = "paper" if "paper" in PROTOCOLS else PROTOCOLS[0]
+FIG4_LEVELS = [lv for lv in LEVELS if lv in {"0", "0.1", "0.2", "0.3", "0.4", "0.5"}]
+
+
+def source_line(dataset):
+    """Header line of a results table: data source, seeds, epochs, label."""
+    section = config[dataset]
+    if dataset == "mnist":
+        source = {"embedded": "embedded real MNIST subset (5,000 digits, demo split)",
+                  "download": "full MNIST (downloaded)",
+                  "directory": "full MNIST (local IDX files)"}[section["source"]]
+    else:
+        source = {"synthetic": "synthetic Speech Commands (demo generator, not real speech)",
+                  "download": "Speech Commands v0.01 (downloaded)",
+                  "archive": "Speech Commands v0.01 (local archive)"}[section["source"]]
+    epochs = (f"epochs capped at {section['max_epochs']}" if section.get("max_epochs")
+              else "paper epochs")
+    cap = (f", training set capped at {section['max_train_samples']}"
+           if section.get("max_train_samples") else "")
+    seeds = f"seeds {SEEDS[0]}–{SEEDS[-1]}" if len(SEEDS) > 1 else f"seed {SEEDS[0]}"
+    return f"{config['run_label']} run · data: {source} · {seeds} · {epochs}{cap}"
+
+
+rule table:
+    input:
+        metrics=rules.aggregate.output.metrics,
+    output:
+        report(f"{RESULTS}/table{{number}}.md", caption="../report/tables.rst",
+               category="Tables"),
+    wildcard_constraints:
+        number="1|2",
+    log:
+        f"{LOGS}/table{{number}}.log",
+    params:
+        dataset=lambda w: {"1": "mnist", "2": "gsc"}[w.number],
+        source=lambda w: source_line({"1": "mnist", "2": "gsc"}[w.number]),
+        published="--published" if config["run_label"] == "full" else "",
+        definitions=config.get("networks_file", "config/networks.yaml"),
+    conda:
+        ENV
+    shell:
+        "python {SCRIPTS}/report.py table --metrics {input.metrics} "
+        "--definitions {params.definitions} --dataset {params.dataset} "
+        "--source-line '{params.source}' {params.published} --out {output} 2> {log}"
+
+
+rule table3:
+    input:
+        config.get("networks_file", "config/networks.yaml"),
+    output:
+        report(f"{RESULTS}/table3.md", caption="../report/table3.rst", category="Tables"),
+    log:
+        f"{LOGS}/table3.log",
+    conda:
+        ENV
+    shell:
+        "python {SCRIPTS}/report.py table3 --definitions {input} --out {output} 2> {log}"
+
+
+rule figure2:
+    output:
+        png=report(f"{RESULTS}/fig2.png", caption="../report/fig2.rst", category="Figures"),
+        pdf=f"{RESULTS}/fig2.pdf",
+        csv=f"{RESULTS}/fig2.csv",
+    log:
+        f"{LOGS}/figure2.log",
+    params:
+        trials=config.get("figure2", {}).get("trials", 200000),
+        seed=config.get("figure2", {}).get("seed", 0),
+    conda:
+        ENV
+    shell:
+        "python {SCRIPTS}/report.py figure2 --trials {params.trials} --seed {params.seed} "
+        "--png {output.png} --pdf {output.pdf} --csv {output.csv} 2> {log}"
+
+
+rule figure4:
+    input:
+        metrics=rules.aggregate.output.metrics,
+        samples=expand(f"{DATA}/mnist/noisy/level_{{level}}.pt", level=FIG4_LEVELS),
+    output:
+        png=report(f"{RESULTS}/fig4.png", caption="../report/fig4.rst", category="Figures"),
+        pdf=f"{RESULTS}/fig4.pdf",
+    log:
+        f"{LOGS}/figure4.log",
+    params:
+        samples=lambda w, input: " ".join(f"--sample {p}" for p in input.samples),
+        definitions=config.get("networks_file", "config/networks.yaml"),
+        protocol=FIGURE_PROTOCOL,
+    conda:
+        ENV
+    shell:
+        "python {SCRIPTS}/report.py figure4 --metrics {input.metrics} "
+        "--definitions {params.definitions} {params.samples} --protocol {params.protocol} "
+        "--png {output.png} --pdf {output.pdf} 2> {log}"
+
+
+rule gsc_noise_figure:
+    input:
+        metrics=rules.aggregate.output.metrics,
+    output:
+        png=report(f"{RESULTS}/gsc_noise.png", caption="../report/gsc_noise.rst",
+                   category="Figures"),
+        pdf=f"{RESULTS}/gsc_noise.pdf",
+    log:
+        f"{LOGS}/gsc_noise_figure.log",
+    params:
+        definitions=config.get("networks_file", "config/networks.yaml"),
+        protocol=FIGURE_PROTOCOL,
+    conda:
+        ENV
+    shell:
+        "python {SCRIPTS}/report.py gsc-noise --metrics {input.metrics} "
+        "--definitions {params.definitions} --protocol {params.protocol} "
+        "--png {output.png} --pdf {output.pdf} 2> {log}"

@@ -1,0 +1,54 @@
+# Training: one job per data set x network x seed (resumable: a rerun continues the last epoch).
+
+
+def train_inputs(wildcards):
+    d = wildcards.dataset
+    inputs = {"train": f"{DATA}/{d}/train.pt", "test": f"{DATA}/{d}/test.pt"}
+    if d == "gsc":
+        inputs["validation"] = f"{DATA}/gsc/validation.pt"
+    return inputs
+
+
+def train_options(wildcards):
+    section = config[wildcards.dataset]
+    options = []
+    if wildcards.dataset == "gsc":
+        options += [f"--validation {DATA}/gsc/validation.pt",
+                    f"--sampling {section.get('sampling', 'balanced')}"]
+    if section.get("max_epochs"):
+        options.append(f"--max-epochs {section['max_epochs']}")
+    if section.get("max_train_samples"):
+        options.append(f"--max-train-samples {section['max_train_samples']}")
+    if COMPUTE.get("on_missing_gpu") == "error":
+        options.append("--gpu-required")
+    return " ".join(options)
+
+
+rule train:
+    input:
+        unpack(train_inputs),
+    output:
+        paper=f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/paper.pt",
+        final=f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/final.pt",
+        history=f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/history.parquet",
+        timing=f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/timing.parquet",
+    log:
+        f"{LOGS}/train/{{dataset}}/{{network}}/seed_{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train/{{dataset}}/{{network}}/seed_{{seed}}.tsv"
+    params:
+        definition=definition_json,  # editing one network reruns only that network's jobs
+        definitions=config.get("networks_file", "config/networks.yaml"),
+        options=train_options,
+        out_dir=lambda w, output: str(Path(output.history).parent),
+        device=COMPUTE.get("device", "auto"),
+    threads: COMPUTE.get("train_threads", 1)
+    resources:
+        **gpu_resources(),
+    conda:
+        ENV
+    shell:
+        "python {SCRIPTS}/train.py --definitions {params.definitions} --dataset {wildcards.dataset} "
+        "--network {wildcards.network} --seed {wildcards.seed} --train {input.train} "
+        "--test {input.test} {params.options} --out-dir {params.out_dir} --threads {threads} "
+        "--device {params.device} 2> {log}"
