@@ -18,11 +18,9 @@ from sparse_pkg.cli import handle_errors, log, verbose_option
 @click.option("--timing-out", required=True, help="timing.parquet: wall-clock per epoch.")
 @click.option("--background-out", required=True,
               help="background_noise.parquet: scores on the background-noise test set.")
-@click.option("--runs-dir", default="results/runs", show_default=True,
-              help="Only used in messages.")
 @verbose_option
 @handle_errors
-def main(files, metrics_out, history_out, timing_out, background_out, runs_dir):
+def main(files, metrics_out, history_out, timing_out, background_out):
     """Sort FILES (eval/level_*.parquet, eval/background.parquet, history.parquet) into the
     tables; each run's timing.parquet is read from beside its history."""
     paths = [Path(f) for f in files]
@@ -36,7 +34,7 @@ def main(files, metrics_out, history_out, timing_out, background_out, runs_dir):
     write_table(concat_parquet([p.with_name("timing.parquet") for p in histories], HISTORY_KEYS),
                 timing_out)
     log(f"aggregated {len(levels)} evaluation files ({len(metrics)} rows) and "
-        f"{len(histories)} histories from {runs_dir}")
+        f"{len(histories)} histories")
 
 
 if __name__ == "__main__":

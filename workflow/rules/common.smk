@@ -109,3 +109,78 @@ def final_targets():
     if "gsc" in DATASETS:
         targets += [f"{RESULTS}/table2.md", f"{RESULTS}/gsc_noise.png", f"{RESULTS}/gsc_noise.pdf"]
     return targets
+
+
+MNIST = config["mnist"]
+GSC = config["gsc"]
+
+
+def mnist_idx_dir():
+    if MNIST["source"] == "download":
+        return f"{DATA}/mnist/raw"
+    if MNIST["source"] == "directory":
+        if not MNIST.get("directory"):
+            raise ValueError("config key mnist.directory: required with mnist.source: directory")
+        return MNIST["directory"]
+    return None
+
+
+def gsc_archive():
+    if GSC["source"] == "synthetic":
+        return rules.gsc_synthetic_archive.output[0]
+    if GSC["source"] == "download":
+        return rules.gsc_download.output[0]
+    if not GSC.get("archive"):
+        raise ValueError("config key gsc.archive: required with gsc.source: archive")
+    return GSC["archive"]
+
+
+def train_inputs(wildcards):
+    d = wildcards.dataset
+    inputs = {"train": f"{DATA}/{d}/train.pt", "test": f"{DATA}/{d}/test.pt"}
+    if d == "gsc":
+        inputs["validation"] = f"{DATA}/gsc/validation.pt"
+    return inputs
+
+
+def train_options(wildcards):
+    section = config[wildcards.dataset]
+    options = []
+    if wildcards.dataset == "gsc":
+        options += [f"--validation {DATA}/gsc/validation.pt",
+                    f"--sampling {section.get('sampling', 'balanced')}"]
+    if section.get("max_epochs"):
+        options.append(f"--max-epochs {section['max_epochs']}")
+    if section.get("max_train_samples"):
+        options.append(f"--max-train-samples {section['max_train_samples']}")
+    if COMPUTE.get("on_missing_gpu") == "error":
+        options.append("--gpu-required")
+    return " ".join(options)
+
+
+def checkpoints_of(wildcards):
+    run = run_dir(wildcards.dataset, wildcards.network, wildcards.seed)
+    return [f"{run}/{protocol}.pt" for protocol in PROTOCOLS]
+
+
+FIGURE_PROTOCOL = "paper" if "paper" in PROTOCOLS else PROTOCOLS[0]
+FIG4_LEVELS = [lv for lv in LEVELS if lv in {"0", "0.1", "0.2", "0.3", "0.4", "0.5"}]
+
+
+def source_line(dataset):
+    """Header line of a results table: data source, seeds, epochs, label."""
+    section = config[dataset]
+    if dataset == "mnist":
+        source = {"embedded": "embedded real MNIST subset (5,000 digits, demo split)",
+                  "download": "full MNIST (downloaded)",
+                  "directory": "full MNIST (local IDX files)"}[section["source"]]
+    else:
+        source = {"synthetic": "synthetic Speech Commands (demo generator, not real speech)",
+                  "download": "Speech Commands v0.01 (downloaded)",
+                  "archive": "Speech Commands v0.01 (local archive)"}[section["source"]]
+    epochs = (f"epochs capped at {section['max_epochs']}" if section.get("max_epochs")
+              else "paper epochs")
+    cap = (f", training set capped at {section['max_train_samples']}"
+           if section.get("max_train_samples") else "")
+    seeds = f"seeds {SEEDS[0]}–{SEEDS[-1]}" if len(SEEDS) > 1 else f"seed {SEEDS[0]}"
+    return f"{config['run_label']} run · data: {source} · {seeds} · {epochs}{cap}"

@@ -1,32 +1,19 @@
 # Data: MNIST and Speech Commands from their source to tensor sets and noisy test sets.
 
-MNIST = config["mnist"]
-GSC = config["gsc"]
-
-
-def mnist_idx_dir():
-    if MNIST["source"] == "download":
-        return f"{DATA}/mnist/raw"
-    if MNIST["source"] == "directory":
-        if not MNIST.get("directory"):
-            raise ValueError("config key mnist.directory: required with mnist.source: directory")
-        return MNIST["directory"]
-    return None
-
-
 rule mnist_download:
     output:
         expand(f"{DATA}/mnist/raw/{{name}}", name=list(MNIST.get("md5", {}))),
     log:
         f"{LOGS}/mnist_download.log",
     params:
+        script=f"{SCRIPTS}/download.py",
         mirrors=" ".join(f"--mirror {m}" for m in MNIST.get("mirrors", [])),
         md5s=" ".join(f"--md5 {k}={v}" for k, v in MNIST.get("md5", {}).items()),
-        out_dir=f"{DATA}/mnist/raw",
+        out_dir=lambda w, output: str(Path(output[0]).parent),
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/download.py mnist {params.mirrors} {params.md5s} "
+        "python {params.script} mnist {params.mirrors} {params.md5s} "
         "--out-dir {params.out_dir} 2> {log}"
 
 
@@ -42,6 +29,7 @@ rule mnist_prepare:
     benchmark:
         f"{BENCH}/mnist_prepare.tsv"
     params:
+        script=f"{SCRIPTS}/prepare_mnist.py",
         source="embedded" if MNIST["source"] == "embedded" else "directory",
         idx_dir=lambda w: f"--idx-dir {mnist_idx_dir()}" if mnist_idx_dir() else "",
         levels=" ".join(f"--noise-level {lv}" for lv in LEVELS),
@@ -53,7 +41,7 @@ rule mnist_prepare:
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/prepare_mnist.py --source {params.source} {params.idx_dir} "
+        "python {params.script} --source {params.source} {params.idx_dir} "
         "--test-fraction {params.test_fraction} --split-seed {params.split_seed} "
         "{params.levels} --noise-seed {params.noise_seed} --train-out {output.train} "
         "--test-out {output.test} {params.noisy} 2> {log}"
@@ -67,13 +55,14 @@ rule gsc_synthetic_archive:
     benchmark:
         f"{BENCH}/gsc_synthetic_archive.tsv"
     params:
+        script=f"{SCRIPTS}/make_synthetic_gsc.py",
         speakers=GSC.get("synthetic", {}).get("speakers", 60),
         utterances=GSC.get("synthetic", {}).get("utterances_per_word", 120),
         seed=GSC.get("synthetic", {}).get("seed", 7),
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/make_synthetic_gsc.py --out {output} --speakers {params.speakers} "
+        "python {params.script} --out {output} --speakers {params.speakers} "
         "--utterances-per-word {params.utterances} --seed {params.seed} 2> {log}"
 
 
@@ -83,24 +72,15 @@ rule gsc_download:
     log:
         f"{LOGS}/gsc_download.log",
     params:
+        script=f"{SCRIPTS}/download.py",
         url=GSC.get("url", ""),
         sha256=GSC.get("sha256", ""),
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/download.py file --url {params.url} --sha256 {params.sha256} "
+        "python {params.script} file --url {params.url} --sha256 {params.sha256} "
         "--out {output} --hint 'put the archive at {output}, or set config keys gsc.source: "
         "archive and gsc.archive: PATH' 2> {log}"
-
-
-def gsc_archive():
-    if GSC["source"] == "synthetic":
-        return rules.gsc_synthetic_archive.output[0]
-    if GSC["source"] == "download":
-        return rules.gsc_download.output[0]
-    if not GSC.get("archive"):
-        raise ValueError("config key gsc.archive: required with gsc.source: archive")
-    return GSC["archive"]
 
 
 rule gsc_extract:
@@ -115,12 +95,13 @@ rule gsc_extract:
     benchmark:
         f"{BENCH}/gsc_extract.tsv"
     params:
+        script=f"{SCRIPTS}/extract_gsc.py",
         verify=f"--sha256 {GSC.get('sha256')}" if GSC["source"] == "archive" else "",
         skip="--skip-bad" if GSC.get("skip_bad_wavs") else "",
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/extract_gsc.py --archive {input.archive} {params.verify} "
+        "python {params.script} --archive {input.archive} {params.verify} "
         "--dest {output.clips} --manifest-out {output.manifest} "
         "--skipped-out {output.skipped} {params.skip} 2> {log}"
 
@@ -139,6 +120,7 @@ rule gsc_eval_features:
     benchmark:
         f"{BENCH}/gsc_eval_features.tsv"
     params:
+        script=f"{SCRIPTS}/gsc_features.py",
         levels=" ".join(f"--noise-level {lv}" for lv in LEVELS),
         noisy=lambda w, output: " ".join(f"--noisy-out {p}" for p in output.noisy),
         seed=GSC.get("noise_seed", 4321),
@@ -147,7 +129,7 @@ rule gsc_eval_features:
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/gsc_features.py eval --manifest {input.manifest} --root {input.clips} "
+        "python {params.script} eval --manifest {input.manifest} --root {input.clips} "
         "{params.levels} {params.noisy} --noise-seed {params.seed} "
         "--validation-out {output.validation} --test-out {output.test} "
         "--background-out {output.background} --threads {threads} --device {params.device} "
@@ -165,6 +147,7 @@ rule gsc_train_features:
     benchmark:
         f"{BENCH}/gsc_train_features.tsv"
     params:
+        script=f"{SCRIPTS}/gsc_features.py",
         silence=GSC.get("silence_fraction", 0.1),
         copies=GSC.get("augmented_copies", 25),
         seed=GSC.get("augment_seed", 5),
@@ -173,7 +156,7 @@ rule gsc_train_features:
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/gsc_features.py train --manifest {input.manifest} --root {input.clips} "
+        "python {params.script} train --manifest {input.manifest} --root {input.clips} "
         "--silence-fraction {params.silence} --augmented-copies {params.copies} "
         "--augment-seed {params.seed} --out {output} --threads {threads} "
         "--device {params.device} 2> {log}"

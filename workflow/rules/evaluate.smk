@@ -2,11 +2,6 @@
 # Per-level jobs are grouped so that a cluster submits them together.
 
 
-def checkpoints_of(wildcards):
-    run = run_dir(wildcards.dataset, wildcards.network, wildcards.seed)
-    return [f"{run}/{protocol}.pt" for protocol in PROTOCOLS]
-
-
 rule evaluate:
     input:
         checkpoints=checkpoints_of,
@@ -16,6 +11,7 @@ rule evaluate:
     log:
         f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/level_{{level}}.log",
     params:
+        script=f"{SCRIPTS}/evaluate.py",
         checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
         device=COMPUTE.get("device", "auto"),
     threads: COMPUTE.get("eval_threads", 1)
@@ -26,7 +22,7 @@ rule evaluate:
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/evaluate.py {params.checkpoints} --test {input.test} "
+        "python {params.script} {params.checkpoints} --test {input.test} "
         "--noise-level {wildcards.level} --out {output} --threads {threads} "
         "--device {params.device} 2> {log}"
 
@@ -40,6 +36,7 @@ rule evaluate_background:
     log:
         f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/background.log",
     params:
+        script=f"{SCRIPTS}/evaluate.py",
         checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
         device=COMPUTE.get("device", "auto"),
     threads: COMPUTE.get("eval_threads", 1)
@@ -50,7 +47,7 @@ rule evaluate_background:
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/evaluate.py {params.checkpoints} --test {input.test} "
+        "python {params.script} {params.checkpoints} --test {input.test} "
         "--out {output} --threads {threads} --device {params.device} 2> {log}"
 
 
@@ -66,10 +63,12 @@ rule aggregate:
         background=f"{RESULTS}/background_noise.parquet",
     log:
         f"{LOGS}/aggregate.log",
+    params:
+        script=f"{SCRIPTS}/aggregate.py",
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/aggregate.py --metrics-out {output.metrics} "
+        "python {params.script} --metrics-out {output.metrics} "
         "--history-out {output.history} --timing-out {output.timing} "
         "--background-out {output.background} "
-        "--runs-dir {RESULTS}/runs {input.evals} {input.histories} {input.background} 2> {log}"
+        "{input.evals} {input.histories} {input.background} 2> {log}"

@@ -1,28 +1,5 @@
 # Report: tables and figures, pure functions of the result tables and the config.
 
-FIGURE_PROTOCOL = "paper" if "paper" in PROTOCOLS else PROTOCOLS[0]
-FIG4_LEVELS = [lv for lv in LEVELS if lv in {"0", "0.1", "0.2", "0.3", "0.4", "0.5"}]
-
-
-def source_line(dataset):
-    """Header line of a results table: data source, seeds, epochs, label."""
-    section = config[dataset]
-    if dataset == "mnist":
-        source = {"embedded": "embedded real MNIST subset (5,000 digits, demo split)",
-                  "download": "full MNIST (downloaded)",
-                  "directory": "full MNIST (local IDX files)"}[section["source"]]
-    else:
-        source = {"synthetic": "synthetic Speech Commands (demo generator, not real speech)",
-                  "download": "Speech Commands v0.01 (downloaded)",
-                  "archive": "Speech Commands v0.01 (local archive)"}[section["source"]]
-    epochs = (f"epochs capped at {section['max_epochs']}" if section.get("max_epochs")
-              else "paper epochs")
-    cap = (f", training set capped at {section['max_train_samples']}"
-           if section.get("max_train_samples") else "")
-    seeds = f"seeds {SEEDS[0]}–{SEEDS[-1]}" if len(SEEDS) > 1 else f"seed {SEEDS[0]}"
-    return f"{config['run_label']} run · data: {source} · {seeds} · {epochs}{cap}"
-
-
 rule table:
     input:
         metrics=rules.aggregate.output.metrics,
@@ -34,6 +11,7 @@ rule table:
     log:
         f"{LOGS}/table{{number}}.log",
     params:
+        script=f"{SCRIPTS}/report.py",
         dataset=lambda w: {"1": "mnist", "2": "gsc"}[w.number],
         source=lambda w: source_line({"1": "mnist", "2": "gsc"}[w.number]),
         published="--published" if config["run_label"] == "full" else "",
@@ -41,7 +19,7 @@ rule table:
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/report.py table --metrics {input.metrics} "
+        "python {params.script} table --metrics {input.metrics} "
         "--definitions {params.definitions} --dataset {params.dataset} "
         "--source-line '{params.source}' {params.published} --out {output} 2> {log}"
 
@@ -53,10 +31,12 @@ rule table3:
         report(f"{RESULTS}/table3.md", caption="../report/table3.rst", category="Tables"),
     log:
         f"{LOGS}/table3.log",
+    params:
+        script=f"{SCRIPTS}/report.py",
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/report.py table3 --definitions {input} --out {output} 2> {log}"
+        "python {params.script} table3 --definitions {input} --out {output} 2> {log}"
 
 
 rule figure2:
@@ -67,12 +47,13 @@ rule figure2:
     log:
         f"{LOGS}/figure2.log",
     params:
+        script=f"{SCRIPTS}/report.py",
         trials=config.get("figure2", {}).get("trials", 200000),
         seed=config.get("figure2", {}).get("seed", 0),
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/report.py figure2 --trials {params.trials} --seed {params.seed} "
+        "python {params.script} figure2 --trials {params.trials} --seed {params.seed} "
         "--png {output.png} --pdf {output.pdf} --csv {output.csv} 2> {log}"
 
 
@@ -86,13 +67,14 @@ rule figure4:
     log:
         f"{LOGS}/figure4.log",
     params:
+        script=f"{SCRIPTS}/report.py",
         samples=lambda w, input: " ".join(f"--sample {p}" for p in input.samples),
         definitions=config.get("networks_file", "config/networks.yaml"),
         protocol=FIGURE_PROTOCOL,
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/report.py figure4 --metrics {input.metrics} "
+        "python {params.script} figure4 --metrics {input.metrics} "
         "--definitions {params.definitions} {params.samples} --protocol {params.protocol} "
         "--png {output.png} --pdf {output.pdf} 2> {log}"
 
@@ -107,11 +89,12 @@ rule gsc_noise_figure:
     log:
         f"{LOGS}/gsc_noise_figure.log",
     params:
+        script=f"{SCRIPTS}/report.py",
         definitions=config.get("networks_file", "config/networks.yaml"),
         protocol=FIGURE_PROTOCOL,
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/report.py gsc-noise --metrics {input.metrics} "
+        "python {params.script} gsc-noise --metrics {input.metrics} "
         "--definitions {params.definitions} --protocol {params.protocol} "
         "--png {output.png} --pdf {output.pdf} 2> {log}"

@@ -1,29 +1,6 @@
 # Training: one job per data set x network x seed (resumable: a rerun continues the last epoch).
 
 
-def train_inputs(wildcards):
-    d = wildcards.dataset
-    inputs = {"train": f"{DATA}/{d}/train.pt", "test": f"{DATA}/{d}/test.pt"}
-    if d == "gsc":
-        inputs["validation"] = f"{DATA}/gsc/validation.pt"
-    return inputs
-
-
-def train_options(wildcards):
-    section = config[wildcards.dataset]
-    options = []
-    if wildcards.dataset == "gsc":
-        options += [f"--validation {DATA}/gsc/validation.pt",
-                    f"--sampling {section.get('sampling', 'balanced')}"]
-    if section.get("max_epochs"):
-        options.append(f"--max-epochs {section['max_epochs']}")
-    if section.get("max_train_samples"):
-        options.append(f"--max-train-samples {section['max_train_samples']}")
-    if COMPUTE.get("on_missing_gpu") == "error":
-        options.append("--gpu-required")
-    return " ".join(options)
-
-
 rule train:
     input:
         unpack(train_inputs),
@@ -37,6 +14,7 @@ rule train:
     benchmark:
         f"{BENCH}/train/{{dataset}}/{{network}}/seed_{{seed}}.tsv"
     params:
+        script=f"{SCRIPTS}/train.py",
         definition=definition_json,  # editing one network reruns only that network's jobs
         definitions=config.get("networks_file", "config/networks.yaml"),
         options=train_options,
@@ -48,7 +26,7 @@ rule train:
     conda:
         ENV
     shell:
-        "python {SCRIPTS}/train.py --definitions {params.definitions} --dataset {wildcards.dataset} "
+        "python {params.script} --definitions {params.definitions} --dataset {wildcards.dataset} "
         "--network {wildcards.network} --seed {wildcards.seed} --train {input.train} "
         "--test {input.test} {params.options} --out-dir {params.out_dir} --threads {threads} "
         "--device {params.device} 2> {log}"

@@ -1,0 +1,150 @@
+"""Real Snakemake runs of the workflow on a tiny configuration, in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "configs" / "tiny.yaml"
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+pytestmark = pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake not in this venv")
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path = TINY, check: bool = True):
+    """Run snakemake on the repository's Snakefile inside ``workdir``."""
+    env = dict(os.environ, PATH=f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}")
+    command = [
+        str(SNAKEMAKE), "--snakefile", str(REPO / "workflow" / "Snakefile"),
+        "--directory", str(workdir), "--configfile", str(configfile),
+        "--config", f"networks_file={REPO / 'config' / 'networks.yaml'}", *args,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1200)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """The tiny configuration run to the end once; the tests below read its outputs."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    shutil.copy(REPO / "config" / "config.yaml", workdir / "config.yaml")
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+@pytest.mark.slow
+def test_every_output_exists_and_is_not_empty(finished_run):
+    results = finished_run / "results"
+    for name in ["metrics.parquet", "history.parquet", "timing.parquet",
+                 "background_noise.parquet", "table1.md", "table2.md", "table3.md",
+                 "fig2.png", "fig2.pdf", "fig2.csv", "fig4.png", "fig4.pdf",
+                 "gsc_noise.png", "gsc_noise.pdf"]:
+        path = results / name
+        assert path.is_file() and path.stat().st_size > 100, name
+    assert (results / "fig2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (results / "fig4.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.slow
+def test_metrics_hold_the_full_grid(finished_run):
+    metrics = pd.read_parquet(finished_run / "results" / "metrics.parquet")
+    # 2 datasets x 2 networks x 2 seeds x 2 protocols x 3 levels
+    assert len(metrics) == 2 * 2 * 2 * 2 * 3
+    grid = metrics.groupby(["dataset", "network"]).size().to_dict()
+    assert grid == {("gsc", "denseCNN2_DR00"): 12, ("gsc", "sparseCNN2"): 12,
+                    ("mnist", "denseCNN1"): 12, ("mnist", "sparseCNN1"): 12}
+    assert set(metrics["noise_level"]) == {0.0, 0.1, 0.5}
+    assert set(metrics["protocol"]) == {"paper", "final"}
+    assert ((metrics["correct"] >= 0) & (metrics["correct"] <= metrics["total"])).all()
+    mnist_total = metrics[metrics["dataset"] == "mnist"]["total"].unique()
+    assert mnist_total.tolist() == [1000]  # the embedded subset's held-out fifth
+    history = pd.read_parquet(finished_run / "results" / "history.parquet")
+    assert len(history) == 8  # 8 runs x 1 epoch
+    background = pd.read_parquet(finished_run / "results" / "background_noise.parquet")
+    assert len(background) == 2 * 2 * 2 and background["noise_level"].isna().all()
+
+
+@pytest.mark.slow
+def test_tables_have_every_network_row_and_protocol(finished_run):
+    table1 = (finished_run / "results" / "table1.md").read_text()
+    table2 = (finished_run / "results" / "table2.md").read_text()
+    for label in ["Dense CNN-1", "Sparse CNN-1"]:
+        assert f"| {label} |" in table1
+    for label in ["Dense CNN-2 (DR=0.0)", "Sparse CNN-2"]:
+        assert f"| {label} |" in table2
+    for table in (table1, table2):
+        assert "demo run" in table and "seeds 42–43" in table
+        assert "`paper`" in table and "`final`" in table
+    table3 = (finished_run / "results" / "table3.md").read_text()
+    assert table3.count("| MNIST |") == 8 and table3.count("| GSC |") == 4
+
+
+@pytest.mark.slow
+def test_rebuilding_one_table_reruns_only_its_rule(finished_run):
+    (finished_run / "results" / "table2.md").unlink()
+    result = snakemake(finished_run, "--cores", "1", "-n", "results/table2.md")
+    stats = result.stdout
+    assert "table " in stats and "train" not in stats and "evaluate" not in stats
+    snakemake(finished_run, "--cores", "1", "results/table2.md")
+    assert (finished_run / "results" / "table2.md").is_file()
+    nothing = snakemake(finished_run, "--cores", "1", "-n")
+    assert "Nothing to be done" in nothing.stdout + nothing.stderr
+
+
+def test_dry_run_of_the_paper_config_shows_the_whole_dag(tmp_path):
+    result = snakemake(tmp_path, "-n", configfile=REPO / "config" / "paper.yaml")
+    out = result.stdout
+    # (8 MNIST + 4 GSC networks) x 10 seeds; 11 noise levels each
+    assert _count(out, "train") == 120
+    assert _count(out, "evaluate") == 1320
+    assert _count(out, "gsc_download") == 1 and _count(out, "mnist_download") == 1
+
+
+def _count(stats: str, rule: str) -> int:
+    for line in stats.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == rule:
+            return int(parts[1])
+    raise AssertionError(f"rule {rule} not in job stats:\n{stats}")
+
+
+@pytest.mark.parametrize(
+    "section, key, value, named",
+    [
+        (None, "seeds", 0, "seeds"),
+        (None, "noise_levels", [-0.1], "noise_levels"),
+        (None, "protocols", ["oracle"], "protocols"),
+        ("gsc", "source", "nowhere", "source"),
+        ("compute", "device", "tpu", "device"),
+        ("mnist", "max_epochs", 0, "max_epochs"),
+        ("gsc", "augmented_copies", -1, "augmented_copies"),
+        ("mnist", "networks", ["noSuchNet"], "mnist.networks"),
+        ("gsc", "archive", None, "gsc.archive"),
+    ],
+)
+def test_bad_config_values_fail_naming_the_key(tmp_path, section, key, value, named):
+    document = yaml.safe_load(TINY.read_text())
+    target = document if section is None else document[section]
+    target[key] = value
+    if named == "gsc.archive":  # source: archive without the archive path
+        document["gsc"]["source"] = "archive"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(document))
+    result = snakemake(tmp_path, "-n", configfile=bad, check=False)
+    assert result.returncode != 0
+    assert named in result.stdout + result.stderr
+
+
+def test_lint_is_clean(tmp_path):
+    result = snakemake(tmp_path, "--lint", check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
