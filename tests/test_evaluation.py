@@ -1,0 +1,232 @@
+"""Evaluation: per-class counts of a planted model, the parquet row of a checkpoint, checkpoint
+round trips, and scripts/evaluate.py scoring a checkpoint in a fresh process."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from click.testing import CliRunner
+from torch import nn
+from training_helpers import (
+    DEFINITIONS,
+    PYTHON,
+    REPO_ROOT,
+    patch_data,
+    single_thread,
+    state_dicts_equal,
+    tiny_definition,
+    torch_settings_restored,
+)
+
+from sparse_pkg.errors import InputError
+from sparse_pkg.evaluation import count_correct, evaluate_checkpoint_rows
+from sparse_pkg.io.tensors import TensorSet, save_tensor_set
+from sparse_pkg.networks import build_network
+from sparse_pkg.training import load_checkpoint, save_checkpoint
+
+ROW_COLUMNS = [
+    "dataset", "network", "seed", "protocol", "selected_epoch", "noise_level", "correct", "total",
+    "accuracy", "per_class_correct", "per_class_total",
+]  # fmt: skip
+
+
+class PlantedModel(nn.Module):
+    """In eval mode predicts the class written in pixel (0, 0) of each sample; in train mode
+    always predicts class 0 (so counts reveal the mode they were taken in)."""
+
+    def __init__(self, classes: int) -> None:
+        super().__init__()
+        self.classes = classes
+        self.scale = nn.Parameter(torch.ones(()))  # gives the model a device
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        predicted = torch.zeros_like(x[:, 0, 0, 0], dtype=torch.long)
+        if not self.training:
+            predicted = x[:, 0, 0, 0].long()
+        return F.log_softmax(F.one_hot(predicted, self.classes).float() * 10 * self.scale, dim=1)
+
+
+# labels and planted predictions; per class (0..3): correct 1, 2, 1, 2 of 2, 3, 2, 3
+LABELS = torch.tensor([0, 0, 1, 1, 1, 2, 2, 3, 3, 3])
+PREDICTED = torch.tensor([0, 2, 1, 1, 0, 2, 3, 3, 3, 1])
+
+
+def _planted_features() -> torch.Tensor:
+    features = torch.rand(10, 1, 2, 2, generator=torch.Generator().manual_seed(0))
+    features[:, 0, 0, 0] = PREDICTED.float()
+    return features
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 4, 10, 1000])
+def test_count_correct_per_class_on_a_planted_model(batch_size):
+    model = PlantedModel(4).train()
+    correct, total = count_correct(model, _planted_features(), LABELS, batch_size)
+    assert correct.tolist() == [1, 2, 1, 2]
+    assert total.tolist() == [2, 3, 2, 3]
+    assert correct.dtype == total.dtype == torch.int64
+    assert model.training  # the mode is restored
+
+
+def test_count_correct_pads_to_num_classes_and_keeps_eval_mode():
+    model = PlantedModel(6).eval()
+    correct, total = count_correct(model, _planted_features(), LABELS, 3, num_classes=6)
+    assert correct.tolist() == [1, 2, 1, 2, 0, 0]
+    assert total.tolist() == [2, 3, 2, 3, 0, 0]
+    assert not model.training
+
+
+def test_evaluate_checkpoint_rows_on_a_planted_model():
+    definition = DEFINITIONS["mnist"]["denseCNN1"]
+    info = {"definition": definition, "seed": 43, "protocol": "final", "epoch": 9}
+    test = TensorSet(_planted_features(), LABELS, {"noise_level": 0.25})
+    for batch_size in (None, 3):
+        rows = evaluate_checkpoint_rows(PlantedModel(10), info, test, 0.25, batch_size)
+        assert list(rows.columns) == ROW_COLUMNS and len(rows) == 1
+        row = rows.iloc[0].to_dict()
+        assert row["per_class_correct"] == [1, 2, 1, 2] + [0] * 6  # padded to the 10 classes
+        assert row["per_class_total"] == [2, 3, 2, 3] + [0] * 6
+        expected = {"dataset": "mnist", "network": "denseCNN1", "seed": 43, "protocol": "final",
+                    "selected_epoch": 9, "noise_level": 0.25, "correct": 6, "total": 10,
+                    "accuracy": 0.6}  # fmt: skip
+        assert {k: row[k] for k in expected} == expected
+
+
+def test_checkpoint_round_trip_rebuilds_the_trained_state(tmp_path):
+    definition = DEFINITIONS["mnist"]["sparseCNN1"]
+    torch.manual_seed(0)
+    model = build_network(definition).train()
+    x, _ = patch_data("mnist", 8, 0)
+    model(x)  # duty cycles and learning iterations move away from their initial values
+    model.post_epoch()  # boost strength decays 1.5 -> 1.275
+    save_checkpoint(tmp_path / "c.pt", model.state_dict(), definition, protocol="paper",
+                    epoch=4, seed=46, meta={"source": "synthetic"})
+    loaded, info = load_checkpoint(tmp_path / "c.pt")
+    assert not loaded.training
+    assert state_dicts_equal(loaded.state_dict(), model.state_dict())
+    assert loaded.kwinners_layers()[0].boost_strength == pytest.approx(1.5 * 0.85)
+    assert loaded.kwinners_layers()[0].learning_iterations == 8
+    assert info["definition"] == definition and info["epoch"] == 4 and info["seed"] == 46
+    assert info["protocol"] == "paper" and info["meta"] == {"source": "synthetic"}
+    assert "state_dict" not in info
+    model.eval()
+    assert torch.equal(loaded(x), model(x))
+
+
+def test_load_checkpoint_errors_are_one_line_naming_the_file(tmp_path):
+    missing = tmp_path / "missing.pt"
+    with pytest.raises(InputError, match="missing.pt: checkpoint not found") as err:
+        load_checkpoint(missing)
+    assert "\n" not in str(err.value)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="corrupt.pt: not a readable checkpoint") as err:
+        load_checkpoint(corrupt)
+    assert "\n" not in str(err.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# scripts/evaluate.py
+
+
+def _checkpoint_and_test_set(tmp_path, n_candidates=80):
+    """A checkpoint of a seeded tiny MNIST network and a test set whose labels are planted from
+    the network's own predictions: the first half right, the second half wrong.
+
+    Samples whose top two log-probabilities are within 1e-3 are dropped, so the prediction cannot
+    depend on floating-point details of another process. Returns (checkpoint, test file,
+    expected per-class correct, expected per-class total).
+    """
+    definition = tiny_definition("mnist")
+    torch.manual_seed(3)
+    model = build_network(definition)
+    save_checkpoint(tmp_path / "final.pt", model.state_dict(), definition, protocol="final",
+                    epoch=5, seed=45)
+    x, _ = patch_data("mnist", n_candidates, 7)
+    with torch.no_grad(), single_thread():
+        output = model.eval()(x)
+    top2 = output.topk(2, dim=1).values
+    keep = (top2[:, 0] - top2[:, 1]) > 1e-3
+    x, predicted = x[keep], output.argmax(dim=1)[keep]
+    half = len(predicted) // 2
+    labels = torch.cat([predicted[:half], (predicted[half:] + 1) % 10])
+    save_tensor_set(tmp_path / "noisy.pt", TensorSet(x, labels, {"noise_level": 0.1}))
+    expected_correct = torch.bincount(predicted[:half], minlength=10).tolist()
+    expected_total = torch.bincount(labels, minlength=10).tolist()
+    return tmp_path / "final.pt", tmp_path / "noisy.pt", expected_correct, expected_total
+
+
+def _evaluate_command(checkpoint, test, level, out):
+    return [PYTHON, str(REPO_ROOT / "scripts" / "evaluate.py"), "--checkpoint", str(checkpoint),
+            "--test", str(test), "--noise-level", str(level), "--out", str(out),
+            "--threads", "1", "--device", "cpu", "--batch-size", "7"]  # fmt: skip
+
+
+def test_checkpoint_evaluates_in_a_fresh_process(tmp_path):
+    checkpoint, test, expected_correct, expected_total = _checkpoint_and_test_set(tmp_path)
+    assert sum(expected_total) >= 60 and sum(expected_correct) > 0
+    good_out, bad_out = tmp_path / "row.parquet", tmp_path / "bad.parquet"
+    # both fresh processes at once (two cores): the right level, and a level the file is not
+    good = subprocess.Popen(_evaluate_command(checkpoint, test, 0.1, good_out), cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    bad = subprocess.Popen(_evaluate_command(checkpoint, test, 0.2, bad_out), cwd=REPO_ROOT,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, good_err = good.communicate(timeout=120)
+    _, bad_err = bad.communicate(timeout=120)
+    assert good.returncode == 0, good_err
+    row = pd.read_parquet(good_out)
+    assert list(row.columns) == ROW_COLUMNS and len(row) == 1
+    row = row.iloc[0]
+    assert list(row.per_class_correct) == expected_correct
+    assert list(row.per_class_total) == expected_total
+    assert row.correct == sum(expected_correct) and row.total == sum(expected_total)
+    assert row.accuracy == pytest.approx(sum(expected_correct) / sum(expected_total), abs=0)
+    assert (row.dataset, row.network, row.seed) == ("mnist", "tinySparse", 45)
+    assert (row.protocol, row.selected_epoch, row.noise_level) == ("final", 5, 0.1)
+
+    assert bad.returncode == 2
+    lines = bad_err.strip().splitlines()
+    assert len(lines) == 1 and str(test) in lines[0] and "0.1" in lines[0], bad_err
+    assert not bad_out.exists()
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"script_{name}", REPO_ROOT / "scripts" / name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _invoke(args):
+    with torch_settings_restored():
+        return CliRunner().invoke(_load_script("evaluate.py").main, args)
+
+
+def test_evaluate_rejects_a_test_set_of_another_data_set(tmp_path):
+    checkpoint, _, _, _ = _checkpoint_and_test_set(tmp_path, n_candidates=4)
+    x, y = patch_data("gsc", 5, 0)
+    save_tensor_set(tmp_path / "gsc.pt", TensorSet(x, y, {"noise_level": 0.0}))
+    result = _invoke(["--checkpoint", str(checkpoint), "--test", str(tmp_path / "gsc.pt"),
+                      "--noise-level", "0", "--out", str(tmp_path / "o.parquet"),
+                      "--device", "cpu"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "gsc.pt" in result.stderr
+    assert "wrong data set" in result.stderr
+    assert not (tmp_path / "o.parquet").exists()
+
+
+@pytest.mark.parametrize("missing", ["checkpoint", "test"])
+def test_evaluate_missing_input_exits_2_naming_it(tmp_path, missing):
+    checkpoint, test, _, _ = _checkpoint_and_test_set(tmp_path, n_candidates=4)
+    paths = {"checkpoint": checkpoint, "test": test}
+    paths[missing] = tmp_path / f"absent_{missing}.pt"
+    result = _invoke(["--checkpoint", str(paths["checkpoint"]), "--test", str(paths["test"]),
+                      "--noise-level", "0.1", "--out", str(tmp_path / "o.parquet"),
+                      "--device", "cpu"])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and f"absent_{missing}.pt" in result.stderr
+    assert result.stderr.startswith("error: ")
