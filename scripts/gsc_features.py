@@ -8,10 +8,10 @@ import torch
 
 from sparse_pkg.audio.augment import augment_dataset
 from sparse_pkg.audio.features import clean_features
-from sparse_pkg.cli import handle_errors, log, verbose_option
+from sparse_pkg.cli import compute_options, handle_errors, log, setup_compute, verbose_option
 from sparse_pkg.datasets.gsc import BACKGROUND_DIR, load_clips, read_manifest
 from sparse_pkg.datasets.gsc_splits import label_index
-from sparse_pkg.determinism import configure_torch, make_generator, resolve_device
+from sparse_pkg.determinism import make_generator
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.tensors import TensorSet, save_tensor_set
 from sparse_pkg.noise import level_stream
@@ -53,16 +53,13 @@ def main():
 @click.option("--test-out", required=True)
 @click.option("--background-out", default=None,
               help="Background-noise test set (clips mixed with p=0.5 at weight U(0, 0.45)).")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
+@compute_options
 @verbose_option
 @handle_errors
 def eval_command(manifest, root, levels, noisy_out, noise_seed, validation_out, test_out,
-                 background_out, threads, device):
+                 background_out, threads, device, gpu_required):
     """Validation and test features, white-noise test sets per level, background-noise set."""
-    configure_torch(threads)
-    target = resolve_device(device)
+    target = setup_compute(threads, device, gpu_required)
     if len(levels) != len(noisy_out):
         raise InputError("--noisy-out must be given once per --noise-level")
     meta = {"dataset": "gsc", "source": str(root)}
@@ -94,16 +91,13 @@ def eval_command(manifest, root, levels, noisy_out, noise_seed, validation_out, 
 @click.option("--augment-seed", type=int, default=5, show_default=True)
 @click.option("--out", required=True, help="Training tensor set: features (N, copies, 1, 32, "
                                            "32), or (N, 1, 32, 32) without augmentation.")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
+@compute_options
 @verbose_option
 @handle_errors
 def train_command(manifest, root, silence_fraction, augmented_copies, augment_seed, out,
-                  threads, device):
+                  threads, device, gpu_required):
     """Training features: the train split plus silence, clean or as augmented copies."""
-    configure_torch(threads)
-    target = resolve_device(device)
+    target = setup_compute(threads, device, gpu_required)
     waveforms, labels = _split(manifest, root, "train")
     n_silence = int(len(labels) * silence_fraction)
     waveforms = torch.cat([waveforms, torch.zeros(n_silence, waveforms.shape[1])])

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import click
 
-from sparse_pkg.cli import handle_errors, log, on_terminal, verbose_option
-from sparse_pkg.determinism import configure_torch, resolve_device
+from sparse_pkg.cli import (
+    compute_options,
+    handle_errors,
+    log,
+    on_terminal,
+    setup_compute,
+    verbose_option,
+)
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.tensors import load_tensor_set
 from sparse_pkg.network_definitions import load_network_definitions
@@ -40,11 +46,7 @@ from sparse_pkg.training.sampling import subset_indices
 @click.option("--out-dir", type=click.Path(file_okay=False), required=True,
               help="Folder for history.parquet, timing.parquet, paper.pt, final.pt (and the "
                    "resume state while running).")
-@click.option("--threads", type=click.IntRange(min=1), default=1, help="torch CPU threads.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              help="Where to train; cuda without a GPU falls back to the CPU with a warning "
-                   "unless --gpu-required.")
-@click.option("--gpu-required", is_flag=True, help="Refuse to run when --device cuda has no GPU.")
+@compute_options
 @verbose_option
 @handle_errors
 def main(definitions, dataset, network, seed, train_path, test_path, validation_path, sampling,
@@ -55,8 +57,7 @@ def main(definitions, dataset, network, seed, train_path, test_path, validation_
     last epoch), the per-epoch history and the timings to --out-dir. Rerunning after a crash
     continues from the last finished epoch with bit-identical results on the CPU.
     """
-    configure_torch(threads)
-    torch_device = resolve_device(device, "error" if gpu_required else "fallback")
+    torch_device = setup_compute(threads, device, gpu_required)
     all_definitions = load_network_definitions(definitions)
     if network not in all_definitions.get(dataset, {}):
         known = ", ".join(sorted(all_definitions.get(dataset, {})))

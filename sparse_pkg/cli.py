@@ -45,3 +45,28 @@ def log(message: str) -> None:
 def on_terminal() -> bool:
     """True when stderr is an interactive terminal (progress bars), False in logs and CI."""
     return sys.stderr.isatty()
+
+
+def compute_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --threads, --device and --gpu-required; see :func:`setup_compute`."""
+    options = [
+        click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="torch CPU threads."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                     show_default=True,
+                     help="Where to compute; cuda without a GPU falls back to the CPU with a "
+                          "warning unless --gpu-required."),
+        click.option("--gpu-required", is_flag=True,
+                     help="Refuse to run when --device cuda finds no GPU."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def setup_compute(threads: int, device: str, gpu_required: bool):
+    """Set torch threads and deterministic algorithms; return the torch device to use."""
+    from sparse_pkg.determinism import configure_torch, resolve_device
+
+    configure_torch(threads)
+    return resolve_device(device, "error" if gpu_required else "fallback")

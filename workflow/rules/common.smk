@@ -15,6 +15,7 @@ RESULTS = config.get("results_dir", "results")
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 COMPUTE = config.get("compute", {})
+EVALUATE_PER = COMPUTE.get("evaluate_per", "level")
 PROTOCOLS = config.get("protocols", ["paper", "final"])
 SEEDS = [config.get("seed_base", 42) + i for i in range(config["seeds"])]
 REPO = Path(workflow.basedir).parent

@@ -1,30 +1,63 @@
 # Evaluation: each run's checkpoints (one per protocol) on each noise level's test set.
-# Per-level jobs are grouped so that a cluster submits them together.
+# Per-level jobs are grouped so that a cluster submits them together; with
+# compute.evaluate_per: run, one job per run scores every level (one torch start-up, for CPUs).
 
 
-rule evaluate:
-    input:
-        checkpoints=checkpoints_of,
-        test=f"{DATA}/{{dataset}}/noisy/level_{{level}}.pt",
-    output:
-        f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/level_{{level}}.parquet",
-    log:
-        f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/level_{{level}}.log",
-    params:
-        script=f"{SCRIPTS}/evaluate.py",
-        checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
-        device=COMPUTE.get("device", "auto"),
-    threads: COMPUTE.get("eval_threads", 1)
-    resources:
-        **gpu_resources(),
-    group:
-        "evaluate"
-    conda:
-        ENV
-    shell:
-        "python {params.script} {params.checkpoints} --test {input.test} "
-        "--noise-level {wildcards.level} --out {output} --threads {threads} "
-        "--device {params.device} 2> {log}"
+if EVALUATE_PER == "run":
+
+    rule evaluate_run:
+        input:
+            checkpoints=checkpoints_of,
+            tests=lambda w: [f"{DATA}/{w.dataset}/noisy/level_{lv}.pt" for lv in LEVELS],
+        output:
+            expand(
+                f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/level_{{level}}.parquet",
+                level=LEVELS,
+                allow_missing=True,
+            ),
+        log:
+            f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/levels.log",
+        params:
+            script=f"{SCRIPTS}/evaluate.py",
+            checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
+            levels=" ".join(f"--noise-level {lv}" for lv in LEVELS),
+            tests=lambda w, input: " ".join(f"--test {t}" for t in input.tests),
+            outs=lambda w, output: " ".join(f"--out {o}" for o in output),
+            device=COMPUTE.get("device", "auto"),
+        threads: COMPUTE.get("eval_threads", 1)
+        resources:
+            **gpu_resources(),
+        conda:
+            ENV
+        shell:
+            "python {params.script} {params.checkpoints} {params.tests} {params.levels} "
+            "{params.outs} --threads {threads} --device {params.device} 2> {log}"
+
+else:
+
+    rule evaluate:
+        input:
+            checkpoints=checkpoints_of,
+            test=f"{DATA}/{{dataset}}/noisy/level_{{level}}.pt",
+        output:
+            f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/level_{{level}}.parquet",
+        log:
+            f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/level_{{level}}.log",
+        params:
+            script=f"{SCRIPTS}/evaluate.py",
+            checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
+            device=COMPUTE.get("device", "auto"),
+        threads: COMPUTE.get("eval_threads", 1)
+        resources:
+            **gpu_resources(),
+        group:
+            "evaluate"
+        conda:
+            ENV
+        shell:
+            "python {params.script} {params.checkpoints} --test {input.test} "
+            "--noise-level {wildcards.level} --out {output} --threads {threads} "
+            "--device {params.device} 2> {log}"
 
 
 rule evaluate_background:
