@@ -148,3 +148,11 @@ def test_bad_config_values_fail_naming_the_key(tmp_path, section, key, value, na
 def test_lint_is_clean(tmp_path):
     result = snakemake(tmp_path, "--lint", check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_demo_config_scores_all_levels_of_a_run_in_one_job(tmp_path):
+    result = snakemake(tmp_path, "-n", configfile=REPO / "config" / "config.yaml")
+    # every paper network (8 MNIST + 4 GSC) x 2 seeds; one job per run for all 11 levels
+    assert _count(result.stdout, "train") == 24
+    assert _count(result.stdout, "evaluate_run") == 24
+    assert "\nevaluate " not in result.stdout
