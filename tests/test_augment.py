@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from audio_samples import load_sample_clips
+from audio_samples import load_sample_clips, synthetic_clips
 
 from sparse_pkg.audio import augment as A
 from sparse_pkg.audio.features import log_mel_spectrogram, slaney_mel_filterbank, stft
@@ -22,15 +22,21 @@ NEVER = A.AugmentationParams.with_probability(0.0)
 
 
 @pytest.fixture(scope="module")
-def sample_clips(gsc_sample) -> np.ndarray:
-    return load_sample_clips(gsc_sample)
+def sample_clips(request) -> np.ndarray:
+    """The 100 real GSC sample clips when present; synthetic stand-ins otherwise, so the
+    step-by-step comparisons with numpy/librosa always run."""
+    try:
+        folder = request.getfixturevalue("gsc_sample")
+    except pytest.skip.Exception:
+        return synthetic_clips(100)
+    return load_sample_clips(folder)
 
 
 def _noise(n: int, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, 16_000, generator=torch.Generator().manual_seed(seed)) * 0.1
 
 
-def _reference_chain(clip, amplitude, speed, rate, shift, mel_basis):
+def _reference_chain(librosa, clip, amplitude, speed, rate, shift, mel_basis):
     """The augmentation of one clip written plainly with numpy and librosa, step by step."""
     y = clip * amplitude
     y = np.interp(np.arange(0, len(y), speed), np.arange(len(y)), y).astype(np.float32)
@@ -104,7 +110,7 @@ def test_speed_change_equals_np_interp_then_fixed_length(sample_clips):
         assert np.array_equal(ours[row], expected), speed  # bit-exact: same float64 arithmetic
 
 
-def test_phase_vocoder_equals_librosa_with_a_rate_per_clip(sample_clips):
+def test_phase_vocoder_equals_librosa_with_a_rate_per_clip(librosa, sample_clips):
     """complex128: equal to 1e-9 of the peak (measured 5e-12 relative; the accumulated
     phases reach ~5e4 rad, so float64 rounding of the phase is ~1e-11). complex64: librosa
     accumulates phases in float32 (errors ~1e-2 rad), so only magnitudes are compared, to
@@ -143,7 +149,7 @@ def test_time_warp_matrix_by_hand():
     assert warp[3].tolist() == [[0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]
 
 
-def test_time_warp_equals_librosa_vocoder_then_shift_then_fix(sample_clips):
+def test_time_warp_equals_librosa_vocoder_then_shift_then_fix(librosa, sample_clips):
     """Includes the cases where order matters: a slowed clip shifted forward brings frames
     past 32 into view; a sped-up clip shifted backward loses frames past its own length."""
     cases = [(0.85, 6), (0.85, -3), (1.15, -5), (1.15, 4), (1.0, 8), (1.0, -8), (0.8, 8)]
@@ -161,16 +167,16 @@ def test_time_warp_equals_librosa_vocoder_then_shift_then_fix(sample_clips):
 # ---- the whole chain ---------------------------------------------------------------------------
 
 
-def test_every_step_forced_matches_the_plain_librosa_chain(sample_clips):
+def test_every_step_forced_matches_the_plain_librosa_chain(librosa, sample_clips):
     """24 real clips, every step applied: within 1e-3 dB of numpy/librosa on all cells
-    (measured 1.7e-4 dB over all 100 clips; float32 FFT rounding near the -80 dB floor)."""
+    (measured 2.1e-4 dB over all 100 clips; float32 FFT rounding near the -80 dB floor)."""
     clips = sample_clips[::4][:24]
     draws = A.draw_augmentations(len(clips), A.augmentation_generator(3, 0), ALWAYS)
     ours = A.apply_augmentations(torch.from_numpy(clips), draws).numpy()
     mel_basis = slaney_mel_filterbank().numpy().astype(np.float32)
     for row in range(len(clips)):
         expected = _reference_chain(
-            clips[row], np.float32(draws.amplitude[row]), float(draws.speed[row]),
+            librosa, clips[row], np.float32(draws.amplitude[row]), float(draws.speed[row]),
             float(draws.stretch_rate[row]), int(draws.shift[row]), mel_basis,
         )
         assert np.abs(ours[row] - expected).max() < 1e-3, row

@@ -199,13 +199,13 @@ def time_warp_matrix(
     inside = (source >= 0) & (source < produced) & (out_frames < produced)
     source = source.clamp(0, max_source - 1)
     keep = inside.to(torch.float64)
-    rows = left.gather(1, source)
-    weights = torch.zeros((batch, n_frames + 2, n_frames), dtype=torch.float64,
-                          device=rates.device)
-    weights.scatter_add_(1, rows[:, None, :], (w_left.gather(1, source) * keep)[:, None, :])
-    weights.scatter_add_(1, rows[:, None, :] + 1,
-                         (w_right.gather(1, source) * keep)[:, None, :])
-    return weights[:, :n_frames].to(dtype)
+    # output frame t reads input frames `first` and `first + 1` (frames >= n_frames are zero)
+    first = left.gather(1, source)[:, None, :]
+    first_weight = (w_left.gather(1, source) * keep)[:, None, :]
+    second_weight = (w_right.gather(1, source) * keep)[:, None, :]
+    frame = torch.arange(n_frames, device=rates.device)[None, :, None]
+    weights = (frame == first) * first_weight + (frame == first + 1) * second_weight
+    return weights.to(dtype)
 
 
 def apply_augmentations(waveforms: torch.Tensor, draws: AugmentationDraws) -> torch.Tensor:
