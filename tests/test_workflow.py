@@ -156,3 +156,11 @@ def test_demo_config_scores_all_levels_of_a_run_in_one_job(tmp_path):
     assert _count(result.stdout, "train") == 24
     assert _count(result.stdout, "evaluate_run") == 24
     assert "\nevaluate " not in result.stdout
+
+
+@pytest.mark.slow
+def test_html_report_holds_the_figures_and_tables(finished_run):
+    snakemake(finished_run, "--report", "results/report.html")
+    html = (finished_run / "results" / "report.html").read_text(errors="replace")
+    for name in ["table1.md", "table2.md", "table3.md", "fig2.png", "fig4.png", "gsc_noise.png"]:
+        assert name in html, name
