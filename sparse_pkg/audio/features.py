@@ -19,8 +19,8 @@ import functools
 
 import torch
 
-SAMPLE_RATE = 16_000
-CLIP_SAMPLES = 16_000
+from sparse_pkg.audio.wav import CLIP_SAMPLES, SAMPLE_RATE
+
 N_FFT = 2048
 HOP_LENGTH = 512
 N_FREQS = N_FFT // 2 + 1

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
-"""Sample rate of every synthesised signal (Hz), as in Speech Commands."""
+from sparse_pkg.audio.wav import SAMPLE_RATE  # every synthesised signal is at 16 kHz
 
 _MAX_HARMONIC_HZ = 7_600.0  # keep harmonics below Nyquist with a margin
 _BANDWIDTHS = np.array([80.0, 110.0, 160.0])  # formant bandwidths (Hz) before speaker scaling

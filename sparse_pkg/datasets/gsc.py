@@ -17,14 +17,19 @@ import pandas as pd
 import torch
 
 from sparse_pkg.audio.wav import CLIP_SAMPLES, fix_length, read_wav, to_16k
-from sparse_pkg.datasets.gsc_splits import WORDS, label_index, parse_clip_name, which_set
+from sparse_pkg.datasets.gsc_splits import (
+    BACKGROUND_DIR,
+    TESTING_LIST,
+    VALIDATION_LIST,
+    WORDS,
+    label_index,
+    parse_clip_name,
+    which_set,
+)
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.archive import safe_extract
 from sparse_pkg.io.atomic import atomic_path, write_text
 
-BACKGROUND_DIR = "_background_noise_"
-TESTING_LIST = "testing_list.txt"
-VALIDATION_LIST = "validation_list.txt"
 MANIFEST_COLUMNS = ("path", "word", "speaker", "utterance", "label", "split")
 
 

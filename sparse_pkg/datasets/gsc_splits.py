@@ -13,6 +13,11 @@ import re
 from pathlib import PurePosixPath
 
 #: The ten digit words the paper uses, in label order.
+BACKGROUND_DIR = "_background_noise_"
+TESTING_LIST = "testing_list.txt"
+VALIDATION_LIST = "validation_list.txt"
+"""Names of the background-noise folder and the two split lists inside the archive."""
+
 WORDS: tuple[str, ...] = (
     "zero",
     "one",

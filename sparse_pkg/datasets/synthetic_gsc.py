@@ -31,13 +31,15 @@ from sparse_pkg.audio.synth import (
     draw_speaker,
     synthesize_word,
 )
-from sparse_pkg.datasets.gsc_splits import WORDS, which_set
+from sparse_pkg.datasets.gsc_splits import (
+    BACKGROUND_DIR,
+    TESTING_LIST,
+    VALIDATION_LIST,
+    WORDS,
+    which_set,
+)
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.atomic import atomic_path
-
-BACKGROUND_DIR = "_background_noise_"
-TESTING_LIST = "testing_list.txt"
-VALIDATION_LIST = "validation_list.txt"
 
 _MTIME = 0  # every tar member and the gzip header carry this time stamp
 _MIN_SHORT_SECONDS = 0.55  # shortest "short" clip (the real set has a few clips < 1 s)
