@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pandas as pd
 
-from sparse_pkg.cli import handle_errors, log, verbose_option
+from sparse_pkg.cli import handle_errors, log, stack_options, verbose_option
 from sparse_pkg.datasets.mnist import MNIST_MEAN, MNIST_STD
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.atomic import atomic_path, write_text
@@ -35,14 +35,6 @@ protocol_option = click.option("--protocol", type=click.Choice(["paper", "final"
                                default="paper", show_default=True,
                                help="Which model-selection protocol the figure shows.")
 figure_outputs = [click.option("--png", required=True), click.option("--pdf", required=True)]
-
-
-def with_options(options):
-    def decorate(func):
-        for option in reversed(options):
-            func = option(func)
-        return func
-    return decorate
 
 
 @click.group()
@@ -85,7 +77,7 @@ def table3_command(definitions, out):
 @main.command("figure2")
 @click.option("--trials", type=click.IntRange(min=1), default=200_000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@with_options(figure_outputs)
+@stack_options(figure_outputs)
 @click.option("--csv", "csv_path", required=True, help="The plotted numbers.")
 @verbose_option
 @handle_errors
@@ -104,7 +96,7 @@ def figure2_command(trials, seed, png, pdf, csv_path):
 @click.option("--sample", "samples", multiple=True, required=True,
               help="Noisy MNIST test set of one level (repeat); its first digit is shown.")
 @protocol_option
-@with_options(figure_outputs)
+@stack_options(figure_outputs)
 @verbose_option
 @handle_errors
 def figure4_command(metrics, definitions, samples, protocol, png, pdf):
@@ -126,7 +118,7 @@ def figure4_command(metrics, definitions, samples, protocol, png, pdf):
 @metrics_option
 @definitions_option
 @protocol_option
-@with_options(figure_outputs)
+@stack_options(figure_outputs)
 @verbose_option
 @handle_errors
 def gsc_noise_command(metrics, definitions, protocol, png, pdf):

@@ -47,9 +47,20 @@ def on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
+def stack_options(options: list[Callable[..., Any]]) -> Callable[..., Any]:
+    """A decorator applying several click options, listed in the order --help shows them."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
 def compute_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add --threads, --device and --gpu-required; see :func:`setup_compute`."""
-    options = [
+    return stack_options([
         click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
                      help="torch CPU threads."),
         click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
@@ -58,10 +69,7 @@ def compute_options(func: Callable[..., Any]) -> Callable[..., Any]:
                           "warning unless --gpu-required."),
         click.option("--gpu-required", is_flag=True,
                      help="Refuse to run when --device cuda finds no GPU."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    ])(func)
 
 
 def setup_compute(threads: int, device: str, gpu_required: bool):
