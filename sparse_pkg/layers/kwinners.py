@@ -103,6 +103,14 @@ class _KWinnersBase(nn.Module):
         """With k >= n every unit wins: the layer is a plain ReLU."""
         return self.k >= self.n
 
+    def _record_activity(self, batch_size: int, active_counts: torch.Tensor) -> None:
+        """Training bookkeeping after a k-winners step: samples seen, then the duty cycle."""
+        self.learning_iterations += batch_size
+        update_duty_cycle(
+            self.duty_cycle, active_counts.reshape(self.duty_cycle.shape), batch_size,
+            self.learning_iterations, self.duty_cycle_period,
+        )
+
     def update_boost_strength(self) -> None:
         """Decay the boost strength by its factor; called once per epoch, in training mode."""
         if self.training:
@@ -158,13 +166,7 @@ class KWinners(_KWinnersBase):
         k = self.k if self.training else self.k_inference
         out = kwinners(x, self.duty_cycle, k, self.boost_strength)
         if self.training:
-            batch_size = x.shape[0]
-            self.learning_iterations += batch_size
-            active = (out > 0).sum(dim=0, dtype=self.duty_cycle.dtype)
-            update_duty_cycle(
-                self.duty_cycle, active, batch_size, self.learning_iterations,
-                self.duty_cycle_period,
-            )
+            self._record_activity(x.shape[0], (out > 0).sum(dim=0, dtype=self.duty_cycle.dtype))
         return out
 
     def entropy(self) -> torch.Tensor:
@@ -208,14 +210,10 @@ class KWinners2d(_KWinnersBase):
         k = self.k if self.training else self.k_inference
         out = kwinners2d(x, self.duty_cycle, k, self.boost_strength)
         if self.training:
-            batch_size = x.shape[0]
-            self.learning_iterations += batch_size
+            # a channel's active units per sample, as a fraction of its H*W positions
             area = x.shape[2] * x.shape[3]
             active = (out > 0).sum(dim=(0, 2, 3), dtype=self.duty_cycle.dtype) / area
-            update_duty_cycle(
-                self.duty_cycle, active.reshape(self.duty_cycle.shape), batch_size,
-                self.learning_iterations, self.duty_cycle_period,
-            )
+            self._record_activity(x.shape[0], active)
         return out
 
     def entropy(self) -> torch.Tensor:
