@@ -1,16 +1,18 @@
 # make run   : fresh clone -> .venv + install -> the workflow on the embedded demo data
 # make test  : fresh clone -> .venv + install -> ruff + the whole test suite
+# make test-slurm : the scaled-down demo on a throwaway loopback SLURM cluster (root on Debian)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CORES  ?= all
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean-results help
+.PHONY: run test test-slurm lint bench clean-results help
 
 help:
 	@echo "make run    - run the pipeline on the embedded demo (config/config.yaml)"
 	@echo "make test   - ruff check + pytest"
+	@echo "make test-slurm - the scaled-down demo through the SLURM profile on a loopback cluster"
 	@echo "make bench  - run the benchmarks in benchmarks/ (prints speed ratios)"
 
 $(BIN)/python:
@@ -29,6 +31,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Root on Debian only (installs slurm-wlm + munge, starts daemons); prints why it skips elsewhere.
+test-slurm: $(STAMP)
+	bash tests/slurm/run.sh
 
 bench: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
