@@ -1,7 +1,8 @@
 """What every click script shares: one-line errors, log lines, terminal detection.
 
-Bad input (an ``InputError``, a missing file, a bad option) prints one line naming the file or
-key and what to do, and exits with status 2; ``--verbose`` shows the traceback instead.
+Bad input (an ``InputError``, a missing file, a bad option) and an output that cannot be written
+(``OutputWriteError``: full disk, permissions) print one line naming the file or key and what to
+do, and exit with status 2; ``--verbose`` shows the traceback instead.
 """
 
 from __future__ import annotations

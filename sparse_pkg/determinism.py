@@ -54,8 +54,9 @@ def resolve_device(requested: str = "auto", on_missing_gpu: str = "fallback") ->
     if requested == "cuda":
         if on_missing_gpu == "error":
             raise InputError(
-                "device 'cuda' requested but no CUDA GPU is available: use --device cpu/auto "
-                "or set the config's gpu options off"
+                "device 'cuda' requested but no CUDA GPU is available: use --device cpu or "
+                "auto (config key compute.device), or drop --gpu-required to fall back to the "
+                "CPU (compute.on_missing_gpu: fallback)"
             )
         warnings.warn(
             "device 'cuda' requested but no GPU is available; using the CPU", stacklevel=2

@@ -33,20 +33,21 @@ def read_wav(path: str | os.PathLike) -> tuple[torch.Tensor, int]:
     try:
         data, rate = sf.read(file, dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError, OSError, ValueError, TypeError) as exc:
-        detail = " ".join(str(exc).split()) or type(exc).__name__
+        detail = " ".join(str(exc).replace(f"Error opening {str(file)!r}: ", "").split())
+        detail = detail or type(exc).__name__
         raise InputError(
             f"{file}: not a readable audio file ({detail}); replace it with a good copy "
-            "(extract the data set again) or skip bad files"
+            "(extract the data set again)"
         ) from None
     if data.shape[0] == 0 or data.shape[1] == 0:
         raise InputError(
-            f"{file}: audio file has no samples; replace it with a good copy or skip bad files"
+            f"{file}: audio file has no samples; replace it with a good copy"
         )
     frames = torch.from_numpy(data)
     samples = frames.mean(dim=1) if frames.shape[1] > 1 else frames[:, 0]
     if not bool(torch.isfinite(samples).all()):
         raise InputError(
-            f"{file}: audio file holds NaN or infinite samples; replace it or skip bad files"
+            f"{file}: audio file holds NaN or infinite samples; replace it with a good copy"
         )
     return samples.contiguous(), int(rate)
 

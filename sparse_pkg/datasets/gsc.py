@@ -176,7 +176,8 @@ def load_clips(
 
     Each clip is read with soundfile, scaled to [-1, 1], averaged to mono, resampled to 16 kHz
     if needed and zero-padded at the end or truncated to 16,000 samples. A bad file (missing,
-    unreadable, not audio, empty) raises InputError naming it; with ``skip_bad`` it is left out
+    unreadable, not audio, empty) raises InputError naming it and the config key
+    ``gsc.skip_bad_wavs`` (``--skip-bad``); with ``skip_bad`` it is left out
     instead and listed in the returned ``skipped`` list as ``{"path", "reason"}`` (manifest
     path), so the rows kept are the manifest rows whose path is not in that list.
     """
@@ -190,7 +191,10 @@ def load_clips(
             samples, rate = read_wav(root_path / rel)
         except InputError as exc:
             if not skip_bad:
-                raise
+                raise InputError(
+                    f"{exc}, or skip bad clips: set the config key gsc.skip_bad_wavs: true "
+                    "(extract_gsc.py --skip-bad)"
+                ) from None
             skipped.append({"path": rel, "reason": str(exc)})
             continue
         out[kept] = fix_length(to_16k(samples, rate), CLIP_SAMPLES)

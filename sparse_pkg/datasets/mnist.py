@@ -70,7 +70,8 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if _IDX_MAGIC.get(ndim) != magic:
         raise InputError(
             f"{path}: bad IDX magic number 0x{magic:08x} (expected 0x00000803 for images or "
-            "0x00000801 for labels, unsigned-byte data); it is not an MNIST IDX file"
+            "0x00000801 for labels, unsigned-byte data); it is not an MNIST IDX file: replace "
+            "it with the official file (download MNIST again)"
         )
     header = 4 + 4 * ndim
     if len(raw) < header:

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from sparse_pkg.errors import InputError
-from sparse_pkg.io.atomic import atomic_path
+from sparse_pkg.io.tensors import save_torch
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import SparseCNN, build_network
 
@@ -37,8 +37,7 @@ def save_checkpoint(
         "seed": int(seed),
         "meta": dict(meta or {}),
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    save_torch(payload, path)
 
 
 def load_checkpoint(

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from sparse_pkg.determinism import make_generator
 from sparse_pkg.evaluation import count_correct
 from sparse_pkg.io.atomic import atomic_path
-from sparse_pkg.io.tensors import TensorSet
+from sparse_pkg.io.tensors import TensorSet, save_torch
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import build_network
 from sparse_pkg.training.checkpoints import save_checkpoint
@@ -125,8 +125,7 @@ def _set_rng_states(states: dict[str, Any]) -> None:
 
 
 def _save_resume(path: Path, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    save_torch(state, path)
 
 
 def _load_resume(path: Path, device: torch.device) -> dict[str, Any] | None:

@@ -1,0 +1,205 @@
+"""Whole-workflow guarantees on a scaled-down demo: determinism, idempotence, crash recovery.
+
+Three real Snakemake runs of tests/configs/reliability.yaml in temporary folders: two from
+scratch (must give the same bytes), and one killed with SIGKILL in the middle of a training job,
+then run again (must reuse what was finished, resume the killed training and give the same
+bytes as the uninterrupted run).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "tests" / "configs" / "reliability.yaml"
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+# What a user reads: every aggregated table and every report table (figures are drawn from these).
+COMPARED = ["metrics.parquet", "history.parquet", "background_noise.parquet",
+            "table1.md", "table2.md", "table3.md", "fig2.csv"]
+VICTIM = Path("results/runs/mnist/denseCNN1/seed_42")  # the training job that gets killed
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake not in this venv")]
+
+
+def _command(workdir: Path, *args: str) -> list[str]:
+    return [str(SNAKEMAKE), "--snakefile", str(REPO / "workflow" / "Snakefile"),
+            "--directory", str(workdir), "--configfile", str(CONFIG),
+            "--config", "networks_file=networks.yaml", *args]
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}")
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> str:
+    """Run Snakemake in ``workdir``; return its output (stdout + stderr)."""
+    result = subprocess.run(_command(workdir, *args), capture_output=True, text=True,
+                            env=_env(), timeout=900)
+    output = result.stdout + result.stderr
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{output[-5000:]}")
+    return output
+
+
+def _new_workdir(factory, name: str) -> Path:
+    """A fresh folder holding its own copy of networks.yaml (tests edit it)."""
+    workdir = factory.mktemp(name)
+    shutil.copy(REPO / "config" / "networks.yaml", workdir / "networks.yaml")
+    return workdir
+
+
+def _job_counts(dry_run_output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a dry run ({} when nothing to do)."""
+    counts: dict[str, int] = {}
+    in_stats = False
+    for line in dry_run_output.splitlines():
+        parts = line.split()
+        if parts[:2] == ["job", "count"]:
+            in_stats = True
+        elif in_stats and len(parts) == 2 and parts[1].isdigit():
+            if parts[0] != "total":
+                counts[parts[0]] = int(parts[1])
+        elif in_stats and parts and not set(line.strip()) <= {"-", " "}:
+            break
+    return counts
+
+
+def _files(workdir: Path) -> dict[str, tuple[int, int]]:
+    """Every output file under data/ and results/ (not logs): path -> (mtime_ns, size)."""
+    found = {}
+    for top in ("data", "results"):
+        for path in (workdir / top).rglob("*"):
+            relative = path.relative_to(workdir)
+            if path.is_file() and "logs" not in relative.parts and "benchmarks" not in \
+                    relative.parts:
+                stat = path.stat()
+                found[str(relative)] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory) -> Path:
+    workdir = _new_workdir(tmp_path_factory, "clean")
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def second_clean_run(tmp_path_factory) -> Path:
+    workdir = _new_workdir(tmp_path_factory, "again")
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def killed_run(tmp_path_factory) -> dict:
+    """A run SIGKILLed (Snakemake and every process it started) mid-training, then rerun."""
+    workdir = _new_workdir(tmp_path_factory, "killed")
+    process = subprocess.Popen(_command(workdir, "--cores", "2"), env=_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    resume_file = workdir / VICTIM / "resume.pt"
+    deadline = time.monotonic() + 600
+    while not resume_file.exists():  # written atomically after the victim's first epoch
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail(f"{resume_file} never appeared (snakemake status {process.returncode})")
+        time.sleep(0.02)
+    # the whole process group, as a crash or an out-of-memory kill of the session would
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    time.sleep(0.5)  # let the killed children go
+    before = _files(workdir)
+    killed_at = torch.load(resume_file, weights_only=False)["epoch"]
+    first = subprocess.run(_command(workdir, "--cores", "2"), capture_output=True, text=True,
+                           env=_env(), timeout=900)
+    unlocked = False
+    if first.returncode != 0 and "lock" in (first.stdout + first.stderr).lower():
+        snakemake(workdir, "--unlock")
+        unlocked = True
+        rerun_output = snakemake(workdir, "--cores", "2")
+    else:
+        assert first.returncode == 0, (first.stdout + first.stderr)[-5000:]
+        rerun_output = first.stdout + first.stderr
+    return {"workdir": workdir, "before": before, "killed_at": killed_at,
+            "unlocked": unlocked, "rerun_output": rerun_output}
+
+
+def test_two_runs_from_scratch_give_identical_bytes(clean_run, second_clean_run):
+    for name in COMPARED:
+        ours = (second_clean_run / "results" / name).read_bytes()
+        assert ours == (clean_run / "results" / name).read_bytes(), name
+
+
+def test_a_finished_tree_has_nothing_to_do(clean_run):
+    output = snakemake(clean_run, "--cores", "2")
+    assert "Nothing to be done" in output
+    assert _job_counts(snakemake(clean_run, "-n")) == {}
+
+
+def test_touching_networks_yaml_without_a_change_reruns_nothing(clean_run):
+    # Snakemake compares the content of an input that is merely newer: a touch is no change
+    os.utime(clean_run / "networks.yaml")
+    assert _job_counts(snakemake(clean_run, "-n")) == {}
+
+
+def test_editing_one_network_reruns_only_its_jobs_and_the_report(clean_run):
+    definitions = clean_run / "networks.yaml"
+    original, stat = definitions.read_text(), definitions.stat()
+    document = yaml.safe_load(original)
+    document["mnist"]["networks"]["sparseCNN1"]["lr"] = 0.015
+    try:
+        definitions.write_text(yaml.safe_dump(document, sort_keys=False))
+        output = snakemake(clean_run, "-n")
+        assert _job_counts(output) == {
+            "train": 1, "evaluate_run": 1,  # sparseCNN1's run alone
+            "aggregate": 1, "table": 2, "table3": 1, "figure4": 1, "gsc_noise_figure": 1,
+            "all": 1,
+        }
+        assert "network=sparseCNN1" in output and "network=denseCNN1" not in output
+    finally:
+        definitions.write_text(original)
+        os.utime(definitions, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert _job_counts(snakemake(clean_run, "-n")) == {}
+
+
+def test_sigkill_mid_training_then_rerun_resumes_and_matches(killed_run, clean_run):
+    workdir, before = killed_run["workdir"], killed_run["before"]
+    assert str(VICTIM / "final.pt") not in before  # the victim had not finished when killed
+    assert killed_run["killed_at"] < 2  # epochs were left to train (3 in all)
+    assert f"{VICTIM / 'resume.pt'}" in before
+    # every output finished before the kill is reused, untouched
+    after = _files(workdir)
+    for path, stamp in before.items():
+        if path.endswith("resume.pt"):
+            continue
+        assert after.get(path) == stamp, f"{path} was rewritten"
+    rerun_jobs = _job_counts(killed_run["rerun_output"])
+    assert "mnist_prepare" not in rerun_jobs and "figure2" not in rerun_jobs
+    finished_runs = sum(path.endswith("history.parquet") and "runs" in path for path in before)
+    assert rerun_jobs["train"] == 3 - finished_runs  # only the runs that had not finished
+    # the killed training continued from its last finished epoch instead of starting over
+    log = (workdir / "results/logs/train/mnist/denseCNN1/seed_42.log").read_text()
+    assert f"resuming mnist/denseCNN1 seed 42 at epoch {killed_run['killed_at'] + 2}/3" in log
+    assert not (workdir / VICTIM / "resume.pt").exists()  # removed once the run completed
+    for name in COMPARED:
+        ours = (workdir / "results" / name).read_bytes()
+        assert ours == (clean_run / "results" / name).read_bytes(), name
+
+
+def test_job_stats_parser_reads_snakemake_tables():
+    sample = ("Job stats:\njob           count\n----------  -------\naggregate       1\n"
+              "train           2\ntotal           3\n\nSelect jobs to execute...\n")
+    assert _job_counts(sample) == {"aggregate": 1, "train": 2}
+    assert _job_counts("Nothing to be done (all requested files are present).") == {}
