@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +46,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(payload[: len(payload) // 2])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if mode == "stall_first" and nth == 1:  # send half, then hang until the client dies
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            server.release.wait(timeout=60)
             return
         if mode == "fail_first" and nth == 1:
             self.send_error(503)
@@ -82,6 +96,7 @@ def server(_running_server):
     """The local server with empty routes and request log; ``server.base`` is its URL."""
     _running_server.routes = {}
     _running_server.log = []
+    _running_server.release = threading.Event()
     return _running_server
 
 
@@ -232,3 +247,29 @@ def test_progress_bar_mode_draws_a_tqdm_bar(server, tmp_path, capsys):
     download(f"{server.base}/f.bin", tmp_path / "f.bin", progress="bar")
     err = capsys.readouterr().err
     assert "f.bin: 100%" in err and "195k/195k" in err
+
+
+def test_killed_download_script_resumes_on_rerun(server, tmp_path):
+    """The real script, SIGKILLed mid-transfer, continues from its .part file when rerun."""
+    server.routes["/f.bin"] = (PAYLOAD, "stall_first")
+    dest, part = tmp_path / "f.bin", tmp_path / "f.bin.part"
+    repo = Path(__file__).resolve().parents[1]
+    command = [sys.executable, str(repo / "scripts" / "download.py"), "file",
+               "--url", f"{server.base}/f.bin", "--sha256", SHA256, "--out", str(dest)]
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    victim = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20  # well inside the script's read timeout
+    while not (part.exists() and part.stat().st_size > 0):  # the first chunks are on disk
+        assert victim.poll() is None and time.monotonic() < deadline, victim.communicate()
+        time.sleep(0.02)
+    time.sleep(0.2)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate(timeout=30)
+    server.release.set()
+    kept = part.stat().st_size
+    assert not dest.exists() and 0 < kept < len(PAYLOAD)
+
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert dest.read_bytes() == PAYLOAD and not part.exists()
+    assert server.log == [("/f.bin", None), ("/f.bin", f"bytes={kept}-")]  # resumed, not restarted
