@@ -11,7 +11,7 @@ import functools
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -36,6 +36,12 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return wrapper
+
+
+def refuse(message: str) -> NoReturn:
+    """Print 'error: <message>' on stderr and exit with status 2 (the workflow's config checks)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 def log(message: str) -> None:

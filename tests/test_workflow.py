@@ -118,31 +118,84 @@ def _count(stats: str, rule: str) -> int:
     raise AssertionError(f"rule {rule} not in job stats:\n{stats}")
 
 
+def _one_error_line(result) -> str:
+    """The run stopped before any job with exactly one `error:` line and no traceback."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, output[-3000:]
+    assert "Traceback" not in output and 'File "' not in output, output[-3000:]
+    return errors[0]
+
+
 @pytest.mark.parametrize(
     "section, key, value, named",
     [
-        (None, "seeds", 0, "seeds"),
-        (None, "noise_levels", [-0.1], "noise_levels"),
-        (None, "protocols", ["oracle"], "protocols"),
-        ("gsc", "source", "nowhere", "source"),
-        ("compute", "device", "tpu", "device"),
-        ("mnist", "max_epochs", 0, "max_epochs"),
-        ("gsc", "augmented_copies", -1, "augmented_copies"),
-        ("mnist", "networks", ["noSuchNet"], "mnist.networks"),
-        ("gsc", "archive", None, "gsc.archive"),
+        (None, "seeds", 0, "config key seeds: 0 is out of range"),
+        (None, "noise_levels", [-0.1], "config key noise_levels.0: -0.1 is out of range"),
+        (None, "noise_levels", [0.1, 0.10], "config key noise_levels"),
+        (None, "protocols", ["oracle"], "config key protocols.0: 'oracle' is not allowed"),
+        (None, "cifar", {"enabled": True}, "config key cifar: unknown key"),  # unknown dataset
+        ("gsc", "source", "nowhere", "config key gsc.source: 'nowhere' is not allowed"),
+        ("compute", "device", "tpu", "config key compute.device"),
+        ("mnist", "max_epochs", 0, "config key mnist.max_epochs: 0 is out of range"),
+        ("gsc", "augmented_copies", -1, "config key gsc.augmented_copies"),
+        ("mnist", "networks", ["noSuchNet"], "config key mnist.networks: unknown network(s) "
+                                             "noSuchNet"),
+        ("gsc", "archive", None, "config key gsc.archive: required"),
     ],
 )
-def test_bad_config_values_fail_naming_the_key(tmp_path, section, key, value, named):
+def test_bad_config_values_fail_in_one_line_naming_the_key(tmp_path, section, key, value, named):
     document = yaml.safe_load(TINY.read_text())
     target = document if section is None else document[section]
     target[key] = value
-    if named == "gsc.archive":  # source: archive without the archive path
+    if named.startswith("config key gsc.archive"):  # source: archive without the archive path
         document["gsc"]["source"] = "archive"
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(document))
-    result = snakemake(tmp_path, "-n", configfile=bad, check=False)
-    assert result.returncode != 0
-    assert named in result.stdout + result.stderr
+    line = _one_error_line(snakemake(tmp_path, "-n", configfile=bad, check=False))
+    assert named in line
+
+
+def _edit_network(document, key, value):
+    document["mnist"]["networks"]["sparseCNN1"][key] = value
+
+
+@pytest.mark.parametrize(
+    "edit, named",
+    [
+        (lambda d: _edit_network(d, "linear_k", 5000), "linear_k"),  # k > n
+        (lambda d: _edit_network(d, "weight_sparsity", 0.0), "weight_sparsity"),
+        (lambda d: _edit_network(d, "weight_sparsity", 1.5), "weight_sparsity"),
+        (lambda d: d["mnist"]["networks"]["sparseCNN1"].pop("linear_n"), "linear_n"),
+        (lambda d: d.update(cifar=d["mnist"]), "cifar"),  # unknown data set section
+    ],
+    ids=["k>n", "sparsity0", "sparsity>1", "missing-key", "unknown-dataset"],
+)
+def test_bad_networks_yaml_fails_in_one_line_naming_file_and_key(tmp_path, edit, named):
+    document = yaml.safe_load((REPO / "config" / "networks.yaml").read_text())
+    edit(document)
+    (tmp_path / "nets.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    result = snakemake(tmp_path, "-n", "--config", "networks_file=nets.yaml", check=False)
+    line = _one_error_line(result)
+    assert "nets.yaml" in line and named in line
+
+
+def test_gpu_config_reaches_the_jobs(tmp_path):
+    """compute.device: cuda with on_missing_gpu: error makes training refuse a GPU-less machine
+    (the script's behaviour is tested in test_bad_inputs); fallback leaves it to warn."""
+    document = yaml.safe_load(TINY.read_text())
+    document["compute"].update(device="cuda", on_missing_gpu="error")
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(yaml.safe_dump(document))
+    commands = snakemake(tmp_path, "-n", "-p", configfile=strict).stdout
+    trains = [line for line in commands.splitlines() if "scripts/train.py" in line]
+    assert trains and all("--device cuda" in t and "--gpu-required" in t for t in trains)
+    document["compute"]["on_missing_gpu"] = "fallback"
+    strict.write_text(yaml.safe_dump(document))
+    commands = snakemake(tmp_path, "-n", "-p", configfile=strict).stdout
+    trains = [line for line in commands.splitlines() if "scripts/train.py" in line]
+    assert trains and all("--gpu-required" not in t for t in trains)
 
 
 def test_lint_is_clean(tmp_path):

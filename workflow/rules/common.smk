@@ -2,13 +2,12 @@
 # Everything here is derived from the validated config and config/networks.yaml.
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir).parent))  # sparse_pkg from this checkout
-
-from sparse_pkg.errors import InputError  # noqa: E402
-from sparse_pkg.network_definitions import load_network_definitions  # noqa: E402
+# sparse_pkg is importable from this checkout (the Snakefile puts it on sys.path); `refuse`
+# (imported there) stops with one line naming the config key or file at fault.
+from sparse_pkg.errors import InputError
+from sparse_pkg.network_definitions import load_network_definitions
 
 DATA = config.get("data_dir", "data")
 RESULTS = config.get("results_dir", "results")
@@ -33,12 +32,12 @@ def level_key(level):
 
 LEVELS = [level_key(x) for x in config["noise_levels"]]
 if len(set(LEVELS)) != len(LEVELS):
-    raise ValueError("config key noise_levels: levels must be distinct")
+    refuse("config key noise_levels: levels must be distinct")
 
 try:
     DEFINITIONS = load_network_definitions(config.get("networks_file", "config/networks.yaml"))
 except InputError as exc:
-    raise ValueError(str(exc)) from None
+    refuse(str(exc))
 
 
 def networks_of(dataset):
@@ -52,7 +51,7 @@ def networks_of(dataset):
         return list(known)
     unknown = [n for n in chosen if n not in known]
     if unknown:
-        raise ValueError(
+        refuse(
             f"config key {dataset}.networks: unknown network(s) {', '.join(unknown)} "
             f"(defined in {config.get('networks_file', 'config/networks.yaml')}: "
             f"{', '.join(known)})"
@@ -121,7 +120,7 @@ def mnist_idx_dir():
         return f"{DATA}/mnist/raw"
     if MNIST["source"] == "directory":
         if not MNIST.get("directory"):
-            raise ValueError("config key mnist.directory: required with mnist.source: directory")
+            refuse("config key mnist.directory: required with mnist.source: directory")
         return MNIST["directory"]
     return None
 
@@ -132,7 +131,7 @@ def gsc_archive():
     if GSC["source"] == "download":
         return rules.gsc_download.output[0]
     if not GSC.get("archive"):
-        raise ValueError("config key gsc.archive: required with gsc.source: archive")
+        refuse("config key gsc.archive: required with gsc.source: archive")
     return GSC["archive"]
 
 
