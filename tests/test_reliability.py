@@ -109,16 +109,9 @@ def killed_run(tmp_path_factory) -> dict:
     process = subprocess.Popen(_command(workdir, "--cores", "2"), env=_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-    resume_file = workdir / VICTIM / "resume.pt"
-    deadline = time.monotonic() + 600
-    while not resume_file.exists():  # written atomically after the victim's first epoch
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail(f"{resume_file} never appeared (snakemake status {process.returncode})")
-        time.sleep(0.02)
+    resume_file = workdir / VICTIM / "resume.pt"  # written atomically after the first epoch
     # the whole process group, as a crash or an out-of-memory kill of the session would
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
+    _kill_when(process, resume_file)
     time.sleep(0.5)  # let the killed children go
     before = _files(workdir)
     killed_at = torch.load(resume_file, weights_only=False)["epoch"]
@@ -196,6 +189,39 @@ def test_sigkill_mid_training_then_rerun_resumes_and_matches(killed_run, clean_r
     for name in COMPARED:
         ours = (workdir / "results" / name).read_bytes()
         assert ours == (clean_run / "results" / name).read_bytes(), name
+
+
+def _kill_when(process: subprocess.Popen, path: Path, deadline_s: float = 600) -> None:
+    """SIGKILL ``process`` and its whole process group as soon as ``path`` exists."""
+    deadline = time.monotonic() + deadline_s
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            os.killpg(process.pid, signal.SIGKILL)
+            pytest.fail(f"{path} never appeared (snakemake status {process.returncode})")
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+
+
+def test_a_job_killed_between_its_outputs_is_rerun_not_refused(tmp_path_factory, clean_run):
+    # gsc_eval_features writes validation.pt first and background.pt last; killed in between,
+    # the job is marked incomplete with some outputs on disk. The workflow's default profile
+    # (rerun-incomplete) reruns it on the next plain `snakemake` instead of refusing to go on.
+    workdir = _new_workdir(tmp_path_factory, "incomplete")
+    outputs = [Path("data/gsc") / name for name in
+               ("validation.pt", "test.pt", "noisy/level_0.pt", "noisy/level_0.1.pt",
+                "noisy/level_0.5.pt", "background.pt")]
+    target = str(outputs[-1])
+    process = subprocess.Popen(_command(workdir, "--cores", "1", target), env=_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    _kill_when(process, workdir / outputs[0])
+    assert not (workdir / outputs[-1]).exists()  # killed in the middle of the job
+    snakemake(workdir, "--unlock")
+    output = snakemake(workdir, "--cores", "1", target)
+    assert "incomplete" in output.lower() and "gsc_eval_features" in output
+    for path in outputs:  # the same bytes as a run never interrupted
+        assert (workdir / path).read_bytes() == (clean_run / path).read_bytes(), path
 
 
 def test_job_stats_parser_reads_snakemake_tables():

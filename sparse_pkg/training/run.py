@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from sparse_pkg.determinism import make_generator
 from sparse_pkg.evaluation import count_correct
 from sparse_pkg.io.atomic import atomic_path
+from sparse_pkg.io.lock import exclusive_lock
 from sparse_pkg.io.tensors import TensorSet, save_torch
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import build_network
@@ -35,6 +36,7 @@ from sparse_pkg.training.schedule import batch_size_for_epoch, lr_for_epoch
 from sparse_pkg.training.selection import PROTOCOLS, select_epoch
 
 RESUME_FILE = "resume.pt"
+LOCK_FILE = ".train.lock"  # held while a process trains this run (see train)
 
 
 @dataclass
@@ -154,11 +156,21 @@ def train(
     ``max_epochs`` caps the definition's epochs (the demo uses it); the cap and ``meta`` (e.g.
     the training-set size and data source) are recorded in the history and checkpoints. A
     ``resume.pt`` left by an interrupted run is continued from its last finished epoch.
-    Returns the history.
+    ``out_dir`` is locked while training: a second process on the same run (say, a rerun while
+    a job orphaned by a killed Snakemake still trains) stops with InputError instead of
+    training it twice at once. Returns the history.
     """
-    device = torch.device(device)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    what = f"training {definition.dataset}/{definition.name} seed {seed}"
+    with exclusive_lock(out / LOCK_FILE, what):
+        return _train(definition, data, seed=seed, out=out, device=torch.device(device),
+                      max_epochs=max_epochs, meta=meta, log=log, show_progress=show_progress)
+
+
+def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out: Path,
+           device: torch.device, max_epochs: int | None, meta: dict[str, Any] | None,
+           log: Callable[[str], None] | None, show_progress: bool) -> pd.DataFrame:
+    """The body of :func:`train`, run while holding the run folder's lock."""
     resume_path = out / RESUME_FILE
     epochs = definition.epochs if max_epochs is None else min(definition.epochs, max_epochs)
     meta = dict(meta or {})
