@@ -9,6 +9,7 @@ bytes as the uninterrupted run).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -88,6 +89,26 @@ def _files(workdir: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
+def _finished_outputs(log: str) -> set[str]:
+    """Outputs of the jobs a Snakemake log reports as finished (a job's outputs: its block's
+    'output:' line; finished: a 'Finished jobid: N' line)."""
+    outputs: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in log.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("output: "):
+            current = [p.strip() for p in stripped.removeprefix("output: ").split(",")]
+        elif stripped.startswith("jobid: "):
+            outputs[stripped.removeprefix("jobid: ")] = current
+    finished = re.findall(r"Finished jobid: (\d+) ", log)
+    return {path for job in finished for path in outputs.get(job, [])}
+
+
+def _is_under(path: str, outputs: set[str]) -> bool:
+    """``path`` is one of ``outputs`` or inside one of them (a directory output)."""
+    return any(path == out or path.startswith(out.rstrip("/") + "/") for out in outputs)
+
+
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory) -> Path:
     workdir = _new_workdir(tmp_path_factory, "clean")
@@ -106,14 +127,16 @@ def second_clean_run(tmp_path_factory) -> Path:
 def killed_run(tmp_path_factory) -> dict:
     """A run SIGKILLed (Snakemake and every process it started) mid-training, then rerun."""
     workdir = _new_workdir(tmp_path_factory, "killed")
-    process = subprocess.Popen(_command(workdir, "--cores", "2"), env=_env(),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    resume_file = workdir / VICTIM / "resume.pt"  # written atomically after the first epoch
-    # the whole process group, as a crash or an out-of-memory kill of the session would
-    _kill_when(process, resume_file)
+    log_path = workdir.parent / f"{workdir.name}.snakemake.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(_command(workdir, "--cores", "2"), env=_env(), stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        resume_file = workdir / VICTIM / "resume.pt"  # written atomically after the first epoch
+        # the whole process group, as a crash or an out-of-memory kill of the session would
+        _kill_when(process, resume_file)
     time.sleep(0.5)  # let the killed children go
     before = _files(workdir)
+    finished = _finished_outputs(log_path.read_text())
     killed_at = torch.load(resume_file, weights_only=False)["epoch"]
     first = subprocess.run(_command(workdir, "--cores", "2"), capture_output=True, text=True,
                            env=_env(), timeout=900)
@@ -125,7 +148,7 @@ def killed_run(tmp_path_factory) -> dict:
     else:
         assert first.returncode == 0, (first.stdout + first.stderr)[-5000:]
         rerun_output = first.stdout + first.stderr
-    return {"workdir": workdir, "before": before, "killed_at": killed_at,
+    return {"workdir": workdir, "before": before, "finished": finished, "killed_at": killed_at,
             "unlocked": unlocked, "rerun_output": rerun_output}
 
 
@@ -172,12 +195,13 @@ def test_sigkill_mid_training_then_rerun_resumes_and_matches(killed_run, clean_r
     assert str(VICTIM / "final.pt") not in before  # the victim had not finished when killed
     assert killed_run["killed_at"] < 2  # epochs were left to train (3 in all)
     assert f"{VICTIM / 'resume.pt'}" in before
-    # every output finished before the kill is reused, untouched
+    # every output of a job finished before the kill is reused, untouched (outputs of jobs cut
+    # off half-way, e.g. an evaluation that had written some of its levels, are redone)
     after = _files(workdir)
-    for path, stamp in before.items():
-        if path.endswith(("resume.pt", ".train.lock")):  # the killed run's own working files
-            continue
-        assert after.get(path) == stamp, f"{path} was rewritten"
+    reused = [path for path in before if _is_under(path, killed_run["finished"])]
+    assert "data/mnist/train.pt" in reused  # mnist_prepare necessarily finished before training
+    for path in reused:
+        assert after.get(path) == before[path], f"{path} was rewritten"
     rerun_jobs = _job_counts(killed_run["rerun_output"])
     assert "mnist_prepare" not in rerun_jobs and "figure2" not in rerun_jobs
     finished_runs = sum(path.endswith("history.parquet") and "runs" in path for path in before)
@@ -222,6 +246,17 @@ def test_a_job_killed_between_its_outputs_is_rerun_not_refused(tmp_path_factory,
     assert "incomplete" in output.lower() and "gsc_eval_features" in output
     for path in outputs:  # the same bytes as a run never interrupted
         assert (workdir / path).read_bytes() == (clean_run / path).read_bytes(), path
+
+
+def test_finished_outputs_parser_reads_snakemake_logs():
+    log = ("localrule train:\n    input: a\n    output: x/p.pt, x/f.pt\n    log: l\n"
+           "    jobid: 3\nrule gsc_extract:\n    output: data/clips, data/m.parquet\n"
+           "    jobid: 12\nrule figure2:\n    output: f.png\n    jobid: 1\n"
+           "Finished jobid: 12 (Rule: gsc_extract)\nFinished jobid: 1 (Rule: figure2)\n")
+    finished = _finished_outputs(log)
+    assert finished == {"data/clips", "data/m.parquet", "f.png"}
+    assert _is_under("data/clips/one/a.wav", finished) and not _is_under("x/p.pt", finished)
+    assert not _is_under("data/clipsX/a.wav", finished)
 
 
 def test_job_stats_parser_reads_snakemake_tables():
