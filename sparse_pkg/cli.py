@@ -32,14 +32,13 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except InputError as exc:
             if verbose:
                 raise
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            refuse(str(exc))
 
     return wrapper
 
 
 def refuse(message: str) -> NoReturn:
-    """Print 'error: <message>' on stderr and exit with status 2 (the workflow's config checks)."""
+    """Print 'error: <message>' on stderr and exit with status 2 (scripts and the Snakefile)."""
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 

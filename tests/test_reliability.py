@@ -13,17 +13,16 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from workflow_helpers import SNAKEMAKE, job_counts, run_snakemake, snakemake_command, snakemake_env
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "tests" / "configs" / "reliability.yaml"
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 # What a user reads: every aggregated table and every report table (figures are drawn from these).
 COMPARED = ["metrics.parquet", "history.parquet", "background_noise.parquet",
             "table1.md", "table2.md", "table3.md", "fig2.csv"]
@@ -34,23 +33,14 @@ pytestmark = [pytest.mark.slow,
 
 
 def _command(workdir: Path, *args: str) -> list[str]:
-    return [str(SNAKEMAKE), "--snakefile", str(REPO / "workflow" / "Snakefile"),
-            "--directory", str(workdir), "--configfile", str(CONFIG),
-            "--config", "networks_file=networks.yaml", *args]
+    """Snakemake with the workdir's own copy of networks.yaml (tests edit it)."""
+    return snakemake_command(workdir, CONFIG, *args, networks_file="networks.yaml")
 
 
-def _env() -> dict[str, str]:
-    return dict(os.environ, PATH=f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}")
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> str:
-    """Run Snakemake in ``workdir``; return its output (stdout + stderr)."""
-    result = subprocess.run(_command(workdir, *args), capture_output=True, text=True,
-                            env=_env(), timeout=900)
-    output = result.stdout + result.stderr
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{output[-5000:]}")
-    return output
+def snakemake(workdir: Path, *args: str) -> str:
+    """Run Snakemake in ``workdir`` (failing the test on error); return stdout + stderr."""
+    result = run_snakemake(workdir, CONFIG, *args, networks_file="networks.yaml", timeout=900)
+    return result.stdout + result.stderr
 
 
 def _new_workdir(factory, name: str) -> Path:
@@ -58,22 +48,6 @@ def _new_workdir(factory, name: str) -> Path:
     workdir = factory.mktemp(name)
     shutil.copy(REPO / "config" / "networks.yaml", workdir / "networks.yaml")
     return workdir
-
-
-def _job_counts(dry_run_output: str) -> dict[str, int]:
-    """Rule -> job count from the 'Job stats' table of a dry run ({} when nothing to do)."""
-    counts: dict[str, int] = {}
-    in_stats = False
-    for line in dry_run_output.splitlines():
-        parts = line.split()
-        if parts[:2] == ["job", "count"]:
-            in_stats = True
-        elif in_stats and len(parts) == 2 and parts[1].isdigit():
-            if parts[0] != "total":
-                counts[parts[0]] = int(parts[1])
-        elif in_stats and parts and not set(line.strip()) <= {"-", " "}:
-            break
-    return counts
 
 
 def _files(workdir: Path) -> dict[str, tuple[int, int]]:
@@ -129,8 +103,8 @@ def killed_run(tmp_path_factory) -> dict:
     workdir = _new_workdir(tmp_path_factory, "killed")
     log_path = workdir.parent / f"{workdir.name}.snakemake.log"
     with open(log_path, "w") as log:
-        process = subprocess.Popen(_command(workdir, "--cores", "2"), env=_env(), stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(_command(workdir, "--cores", "2"), env=snakemake_env(),
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         resume_file = workdir / VICTIM / "resume.pt"  # written atomically after the first epoch
         # the whole process group, as a crash or an out-of-memory kill of the session would
         _kill_when(process, resume_file)
@@ -138,18 +112,16 @@ def killed_run(tmp_path_factory) -> dict:
     before = _files(workdir)
     finished = _finished_outputs(log_path.read_text())
     killed_at = torch.load(resume_file, weights_only=False)["epoch"]
-    first = subprocess.run(_command(workdir, "--cores", "2"), capture_output=True, text=True,
-                           env=_env(), timeout=900)
-    unlocked = False
-    if first.returncode != 0 and "lock" in (first.stdout + first.stderr).lower():
+    first = run_snakemake(workdir, CONFIG, "--cores", "2", networks_file="networks.yaml",
+                          check=False, timeout=900)
+    rerun_output = first.stdout + first.stderr
+    if first.returncode != 0 and "lock" in rerun_output.lower():  # the killed run's lock
         snakemake(workdir, "--unlock")
-        unlocked = True
         rerun_output = snakemake(workdir, "--cores", "2")
     else:
-        assert first.returncode == 0, (first.stdout + first.stderr)[-5000:]
-        rerun_output = first.stdout + first.stderr
+        assert first.returncode == 0, rerun_output[-5000:]
     return {"workdir": workdir, "before": before, "finished": finished, "killed_at": killed_at,
-            "unlocked": unlocked, "rerun_output": rerun_output}
+            "rerun_output": rerun_output}
 
 
 def test_two_runs_from_scratch_give_identical_bytes(clean_run, second_clean_run):
@@ -161,13 +133,13 @@ def test_two_runs_from_scratch_give_identical_bytes(clean_run, second_clean_run)
 def test_a_finished_tree_has_nothing_to_do(clean_run):
     output = snakemake(clean_run, "--cores", "2")
     assert "Nothing to be done" in output
-    assert _job_counts(snakemake(clean_run, "-n")) == {}
+    assert job_counts(snakemake(clean_run, "-n")) == {}
 
 
 def test_touching_networks_yaml_without_a_change_reruns_nothing(clean_run):
     # Snakemake compares the content of an input that is merely newer: a touch is no change
     os.utime(clean_run / "networks.yaml")
-    assert _job_counts(snakemake(clean_run, "-n")) == {}
+    assert job_counts(snakemake(clean_run, "-n")) == {}
 
 
 def test_editing_one_network_reruns_only_its_jobs_and_the_report(clean_run):
@@ -178,7 +150,7 @@ def test_editing_one_network_reruns_only_its_jobs_and_the_report(clean_run):
     try:
         definitions.write_text(yaml.safe_dump(document, sort_keys=False))
         output = snakemake(clean_run, "-n")
-        assert _job_counts(output) == {
+        assert job_counts(output) == {
             "train": 1, "evaluate_run": 1,  # sparseCNN1's run alone
             "aggregate": 1, "table": 2, "table3": 1, "figure4": 1, "gsc_noise_figure": 1,
             "all": 1,
@@ -187,7 +159,7 @@ def test_editing_one_network_reruns_only_its_jobs_and_the_report(clean_run):
     finally:
         definitions.write_text(original)
         os.utime(definitions, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert _job_counts(snakemake(clean_run, "-n")) == {}
+    assert job_counts(snakemake(clean_run, "-n")) == {}
 
 
 def test_sigkill_mid_training_then_rerun_resumes_and_matches(killed_run, clean_run):
@@ -202,7 +174,7 @@ def test_sigkill_mid_training_then_rerun_resumes_and_matches(killed_run, clean_r
     assert "data/mnist/train.pt" in reused  # mnist_prepare necessarily finished before training
     for path in reused:
         assert after.get(path) == before[path], f"{path} was rewritten"
-    rerun_jobs = _job_counts(killed_run["rerun_output"])
+    rerun_jobs = job_counts(killed_run["rerun_output"])
     assert "mnist_prepare" not in rerun_jobs  # finished before any training started
     finished_runs = sum(path.endswith("/history.parquet") for path in killed_run["finished"])
     assert rerun_jobs["train"] == 3 - finished_runs  # only the runs that had not finished
@@ -236,7 +208,7 @@ def test_a_job_killed_between_its_outputs_is_rerun_not_refused(tmp_path_factory,
                ("validation.pt", "test.pt", "noisy/level_0.pt", "noisy/level_0.1.pt",
                 "noisy/level_0.5.pt", "background.pt")]
     target = str(outputs[-1])
-    process = subprocess.Popen(_command(workdir, "--cores", "1", target), env=_env(),
+    process = subprocess.Popen(_command(workdir, "--cores", "1", target), env=snakemake_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
     _kill_when(process, workdir / outputs[0])
@@ -262,5 +234,5 @@ def test_finished_outputs_parser_reads_snakemake_logs():
 def test_job_stats_parser_reads_snakemake_tables():
     sample = ("Job stats:\njob           count\n----------  -------\naggregate       1\n"
               "train           2\ntotal           3\n\nSelect jobs to execute...\n")
-    assert _job_counts(sample) == {"aggregate": 1, "train": 2}
-    assert _job_counts("Nothing to be done (all requested files are present).") == {}
+    assert job_counts(sample) == {"aggregate": 1, "train": 2}
+    assert job_counts("Nothing to be done (all requested files are present).") == {}

@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from workflow_helpers import SNAKEMAKE, job_counts, run_snakemake
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 pytestmark = pytest.mark.skipif(not SNAKEMAKE.exists(), reason="snakemake not in this venv")
 
 
 def snakemake(workdir: Path, *args: str, configfile: Path = TINY, check: bool = True):
     """Run snakemake on the repository's Snakefile inside ``workdir``."""
-    env = dict(os.environ, PATH=f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}")
-    command = [
-        str(SNAKEMAKE), "--snakefile", str(REPO / "workflow" / "Snakefile"),
-        "--directory", str(workdir), "--configfile", str(configfile),
-        "--config", f"networks_file={REPO / 'config' / 'networks.yaml'}", *args,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1200)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    return result
+    return run_snakemake(workdir, configfile, *args, check=check)
 
 
 @pytest.fixture(scope="module")
@@ -103,19 +91,11 @@ def test_rebuilding_one_table_reruns_only_its_rule(finished_run):
 
 def test_dry_run_of_the_paper_config_shows_the_whole_dag(tmp_path):
     result = snakemake(tmp_path, "-n", configfile=REPO / "config" / "paper.yaml")
-    out = result.stdout
+    counts = job_counts(result.stdout)
     # (8 MNIST + 4 GSC networks) x 10 seeds; 11 noise levels each
-    assert _count(out, "train") == 120
-    assert _count(out, "evaluate") == 1320
-    assert _count(out, "gsc_download") == 1 and _count(out, "mnist_download") == 1
-
-
-def _count(stats: str, rule: str) -> int:
-    for line in stats.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0] == rule:
-            return int(parts[1])
-    raise AssertionError(f"rule {rule} not in job stats:\n{stats}")
+    assert counts["train"] == 120
+    assert counts["evaluate"] == 1320
+    assert counts["gsc_download"] == 1 and counts["mnist_download"] == 1
 
 
 def _one_error_line(result) -> str:
@@ -206,8 +186,9 @@ def test_lint_is_clean(tmp_path):
 def test_demo_config_scores_all_levels_of_a_run_in_one_job(tmp_path):
     result = snakemake(tmp_path, "-n", configfile=REPO / "config" / "config.yaml")
     # every paper network (8 MNIST + 4 GSC) x 2 seeds; one job per run for all 11 levels
-    assert _count(result.stdout, "train") == 24
-    assert _count(result.stdout, "evaluate_run") == 24
+    counts = job_counts(result.stdout)
+    assert counts["train"] == 24
+    assert counts["evaluate_run"] == 24
     assert "\nevaluate " not in result.stdout
 
 

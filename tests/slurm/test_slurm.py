@@ -12,17 +12,16 @@ import copy
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from workflow_helpers import run_snakemake
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "config.yaml"
 USER_PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 CLUSTER = os.environ.get("SPARSE_SLURM_CLUSTER")
 GPU_RULES = {"train", "evaluate", "evaluate_run", "evaluate_background"}
 COMPARED = ["metrics.parquet", "history.parquet", "table1.md", "table3.md", "fig2.csv"]
@@ -72,15 +71,8 @@ def test_layering_keeps_the_users_gpu_requests_and_caps_the_rest():
 
 def _snakemake(workdir: Path, *args: str, timeout: int) -> str:
     """Run the workflow in ``workdir``; return Snakemake's output (fails the test on error)."""
-    env = dict(os.environ, PATH=f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}")
-    command = [str(SNAKEMAKE), "--snakefile", str(REPO / "workflow" / "Snakefile"),
-               "--directory", str(workdir), "--configfile", str(CONFIG),
-               "--config", f"networks_file={REPO / 'config' / 'networks.yaml'}", *args]
-    # subprocess.run kills with SIGKILL on timeout: Snakemake may ignore SIGTERM (SLURM.md)
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"snakemake failed:\n{output[-6000:]}"
-    return output
+    result = run_snakemake(workdir, CONFIG, *args, timeout=timeout)
+    return result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
