@@ -5,38 +5,67 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 CORES  ?= all
-STAMP  := $(VENV)/.installed
+# The locks: exact versions and hashes for every package, for Linux, macOS and Windows.
+RUNTIME_LOCK := requirements/runtime.txt
+DEV_LOCK     := requirements/dev.txt
+TORCH_PAIR   := requirements/torch-pair.txt
+RUN_STAMP    := $(VENV)/.installed-runtime
+DEV_STAMP    := $(VENV)/.installed-dev
+UV_VERSION   := 0.13.9
+# `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release the ranges allow.
+LOCK_FLAGS   ?=
+UV_COMPILE    = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+                --generate-hashes --quiet --custom-compile-command "make lock" $(LOCK_FLAGS) \
+                -c $(TORCH_PAIR)
 
-.PHONY: run test test-slurm lint bench clean-results help
+.PHONY: run test test-slurm lock bench clean-results help
 
 help:
 	@echo "make run    - run the pipeline on the embedded demo (config/config.yaml)"
 	@echo "make test   - ruff check + pytest"
 	@echo "make test-slurm - the scaled-down demo through the SLURM profile on a loopback cluster"
+	@echo "make lock   - regenerate requirements/*.txt and envs/sparse.yaml from pyproject.toml"
 	@echo "make bench  - run the benchmarks in benchmarks/ (prints speed ratios)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall when the package metadata changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# Exact, hash-checked versions from the lock, then the project itself without touching them.
+# pip refuses any package the lock lacks, so an incomplete lock fails here, not at run time.
+$(RUN_STAMP): $(RUNTIME_LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(RUNTIME_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# The dev lock is the runtime lock plus the test tools (pytest, ruff, librosa, scipy).
+$(DEV_STAMP): $(DEV_LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
 
 # The venv's bin comes first on PATH so the rules' `python` is the project's interpreter.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+# Regenerate the locks: keeps existing pins unless pyproject.toml or torch-pair.txt needs a
+# change (or LOCK_FLAGS=--upgrade); the dev lock is resolved inside the runtime lock, so both
+# install the very same versions of every shared package.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(UV_COMPILE) -o $(RUNTIME_LOCK)
+	$(UV_COMPILE) --extra dev -c $(RUNTIME_LOCK) -o $(DEV_LOCK)
+	$(BIN)/python scripts/maintenance/conda_env_from_lock.py $(RUNTIME_LOCK) envs/sparse.yaml
+
 # Root on Debian only (installs slurm-wlm + munge, starts daemons); prints why it skips elsewhere.
-test-slurm: $(STAMP)
+test-slurm: $(DEV_STAMP)
 	bash tests/slurm/run.sh
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean-results:

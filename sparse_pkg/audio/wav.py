@@ -4,6 +4,10 @@ Integer PCM is scaled to [-1, 1) by dividing by 2**(bits-1) (32768 for 16-bit), 
 ``librosa.load`` returns for the same file; multi-channel audio is averaged to mono; other
 sample rates are resampled to 16 kHz with torchaudio's band-limited sinc resampler (the
 original used librosa's resampler, but every Speech Commands clip is already 16 kHz).
+
+torchaudio is imported only there, when a clip is not 16 kHz: it is a compiled extension tied to
+one exact torch release, and a broken or missing install must fail that one code path with one
+line, not every script of the pipeline at import time.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ from pathlib import Path
 import soundfile as sf
 import torch
 import torch.nn.functional as F
-import torchaudio.functional as AF
 
 from sparse_pkg.errors import InputError
 
@@ -61,7 +64,22 @@ def to_16k(samples: torch.Tensor, sample_rate: int, target_rate: int = SAMPLE_RA
         raise ValueError(f"sample rate must be positive, got {sample_rate}")
     if int(sample_rate) == int(target_rate):
         return samples
-    return AF.resample(samples, int(sample_rate), int(target_rate))
+    return _torchaudio_functional().resample(samples, int(sample_rate), int(target_rate))
+
+
+def _torchaudio_functional():
+    """``torchaudio.functional``, or an InputError saying how to repair the install."""
+    try:
+        import torchaudio.functional
+    except (ImportError, OSError) as exc:  # OSError: extension built for another torch
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InputError(
+            f"torchaudio cannot be loaded ({reason}); it is needed to resample audio that is not "
+            f"{SAMPLE_RATE} Hz: reinstall the locked torch/torchaudio pair with "
+            "`pip install --require-hashes -r requirements/runtime.txt` (make run does this), "
+            "or convert the WAV files to 16 kHz"
+        ) from None
+    return torchaudio.functional
 
 
 def fix_length(x: torch.Tensor, length: int = CLIP_SAMPLES) -> torch.Tensor:
