@@ -184,14 +184,44 @@ def test_markdown_rows_sections_and_header():
     assert "Paper" not in text and "74,569" not in text
 
 
-def test_markdown_published_column_only_when_asked():
+def test_markdown_published_columns_and_differences():
     text = _markdown(show_published=True)
     rows = _rows(text)
-    assert rows[0] == ["Network", "Test score", "Paper", "Noise score", "Paper"]
-    assert rows[1] == ["Dense CNN-1", "99.10 ± 0.10", "99.14 ± 0.03", "23,060 ± 160",
-                       "74,569 ± 3,200"]
-    # a network that was not run still shows the published numbers
-    assert rows[3] == ["Sparse CNN-1", "not run", "98.41 ± 0.08", "not run", "100,306 ± 1,735"]
+    assert rows[0] == ["Network", "Test score", "Paper", "Δ", "Noise score", "Noise % of max",
+                       "Paper", "Δ"]
+    # ours: 23,060 of max 30,000 = 76.87 %; paper: 74,569 of max 110,000 = 67.79 %
+    assert rows[1] == ["Dense CNN-1", "99.10 ± 0.10", "99.14 ± 0.03", "-0.04", "23,060 ± 160",
+                       "76.87 ± 0.53", "67.79 ± 2.91", "+9.08"]
+    # a network that was not run still shows the published numbers, without a difference
+    assert rows[3] == ["Sparse CNN-1", "not run", "98.41 ± 0.08", "–", "not run", "not run",
+                       "91.19 ± 1.58", "–"]
+    assert "Paper = the published mean ± std over 10 repetitions" in text
+    assert "docs/protocol.md §5.3" in text and "paper's max 110,000" in text
+    # this planted run scores 3 levels, the paper 11: said in the header
+    assert "This run scores 3 noise levels, the paper 11" in text
+
+
+def _paper_scale_metrics(test_size: int, clean: int, per_level: list[int]) -> pd.DataFrame:
+    """denseCNN1, two identical seeds, on the paper's 11 noise levels."""
+    levels = [round(0.05 * i, 2) for i in range(11)]
+    rows = [{"dataset": "mnist", "network": "denseCNN1", "seed": seed, "protocol": "paper",
+             "selected_epoch": 1, "noise_level": level, "correct": correct, "total": test_size,
+             "accuracy": correct / test_size}
+            for seed in (42, 43) for level, correct in zip(levels, [clean, *per_level],
+                                                           strict=True)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("test_size, clean, per_level", [
+    (10_000, 9914, [6465] * 5 + [6466] * 5),  # the paper's own numbers: 74,569 of 110,000
+    (1_000, 991, [646] * 4 + [647] * 6),  # a demo-size test set: 7,457 of 11,000, same %
+])
+def test_published_difference_is_on_the_same_scale(test_size, clean, per_level):
+    metrics = _paper_scale_metrics(test_size, clean, per_level)
+    text = results_table_markdown(metrics, DEFINITIONS, "mnist", title="T", source_line="S")
+    row = _rows(text)[1]
+    assert row[5] == "67.79 ± 0.00" and row[6] == "67.79 ± 2.91" and row[7] == "+0.00"
+    assert "not directly comparable" not in text
 
 
 def test_markdown_lists_undefined_networks_and_uneven_seeds():
@@ -201,7 +231,8 @@ def test_markdown_lists_undefined_networks_and_uneven_seeds():
     metrics = pd.concat([metrics, extra])
     text = results_table_markdown(metrics, DEFINITIONS, "mnist", title="T", source_line="S")
     rows = _rows(text)
-    assert rows[9] == ["myNewNet", "99.00 ± 0.00", "22,900 ± 0"]
+    assert rows[9] == ["myNewNet", "99.00 ± 0.00", "–", "–", "22,900 ± 0", "76.33 ± 0.00", "–",
+                       "–"]
     assert "Seeds per network differ (Dense CNN-1: 2, Sparse CNN-2: 2, myNewNet: 1)" in text
 
 
@@ -211,4 +242,5 @@ def test_markdown_without_runs_of_the_data_set():
     assert "No gsc runs in the metrics table." in text
     rows = _rows(text)
     assert [r[0] for r in rows[1:5]] == [d.label for d in DEFINITIONS["gsc"].values()]
-    assert rows[1][1] == "not run" and rows[1][4] == "8,730 ± 471"
+    # the paper's GSC noise score as % of 11 x 2,552 = 28,072: 8,730 -> 31.10 %
+    assert rows[1][1] == "not run" and rows[1][6] == "31.10 ± 1.68"

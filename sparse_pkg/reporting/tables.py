@@ -3,7 +3,7 @@
 Pure functions of the tidy metrics table (``results/metrics.parquet``: one row per dataset,
 network, seed, protocol and noise level). A run is one (dataset, network, seed, protocol); its test
 accuracy is its accuracy on the clean test set (noise level 0.0) and its noise score is its
-``correct`` count summed over all noise levels, the clean one included (PAPER.md sections 3-5).
+``correct`` count summed over all noise levels, the clean one included (docs/protocol.md §5.2).
 Means and standard deviations over seeds use numpy's ``std`` with ddof 0, as the paper did. Both
 selection protocols are summarised and every table says which one a section shows.
 """
@@ -33,6 +33,12 @@ SUMMARY_COLUMNS = (
 )  # fmt: skip
 NOT_RUN = "not run"
 MISSING = "–"
+PAPER_NOISE_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))
+"""The paper's noise levels, 0 to 50 % in steps of 5 (docs/protocol.md §3.4, §4.6)."""
+PAPER_MAX_NOISE_SCORE = {"mnist": 11 * 10_000, "gsc": 11 * 2_552}
+"""The paper's maximum noise score: 11 levels x its test-set size (docs/protocol.md §3.4, §4.6).
+The published noise scores are shown as a percentage of it, beside ours as a percentage of this
+run's maximum, so a run with a smaller test set (the demo) can be set beside the paper."""
 _LEVEL_DECIMALS = 9  # noise levels are compared after rounding, so 0.1 + 0.2 matches 0.3
 
 Definitions = Mapping[str, Mapping[str, NetworkDefinition]] | Iterable[NetworkDefinition]
@@ -137,7 +143,7 @@ def _std0(values: pd.Series) -> float:
 def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, protocol, network): seeds, accuracy % and noise score mean/std, mean epoch.
 
-    Standard deviations are numpy ``std`` with ddof 0 over the seeds (PAPER.md section 5). The
+    Standard deviations are numpy ``std`` with ddof 0 over the seeds (docs/protocol.md §5.2). The
     runs are validated first (see :func:`run_scores`): every run of a data set must have the
     same noise levels, else a ValueError names the run. Columns: :data:`SUMMARY_COLUMNS`;
     ``noise_levels`` and ``max_noise_score`` (levels x test size) describe the data set's test.
@@ -174,12 +180,37 @@ def _protocol_order(protocols: Iterable[str]) -> list[str]:
     return known + sorted(set(protocols) - set(known))
 
 
-def _published_cells(d: NetworkDefinition | None) -> tuple[str, str]:
+def format_difference(value: float) -> str:
+    """``0.456`` -> ``"+0.46"``: ours minus the paper's, in points, always signed."""
+    return f"{value:+.2f}"
+
+
+def _published_cells(d: NetworkDefinition | None, dataset: str,
+                     ours: pd.Series | None) -> list[str]:
+    """Paper accuracy, its Δ, paper noise score as % of the paper's maximum, its Δ."""
     p = d.published if d is not None else None
     if p is None:
-        return MISSING, MISSING
-    return (format_accuracy(p.test_accuracy_mean, p.test_accuracy_std),
-            format_noise_score(p.noise_score_mean, p.noise_score_std))
+        return [MISSING] * 4
+    scale = 100.0 / PAPER_MAX_NOISE_SCORE[dataset]
+    paper_noise = p.noise_score_mean * scale
+    cells = [format_accuracy(p.test_accuracy_mean, p.test_accuracy_std), MISSING,
+             format_accuracy(paper_noise, p.noise_score_std * scale), MISSING]
+    if ours is not None:
+        cells[1] = format_difference(ours["test_accuracy_mean"] - p.test_accuracy_mean)
+        cells[3] = format_difference(ours["noise_percent_mean"] - paper_noise)
+    return cells
+
+
+def _published_note(dataset: str, levels: list[float]) -> str:
+    """How the paper's columns are scaled, and whether this run's levels match the paper's."""
+    note = (f"Paper = the published mean ± std over 10 repetitions (`paper` protocol; "
+            f"docs/protocol.md §{'5.3' if dataset == 'mnist' else '5.4'}), the noise score as % "
+            f"of the paper's max {PAPER_MAX_NOISE_SCORE[dataset]:,}; our noise score is also given "
+            "as % of this run's max. Δ = ours − paper, in points.")
+    if levels and [round(x, 2) for x in levels] != list(PAPER_NOISE_LEVELS):
+        note += (f" This run scores {len(levels)} noise levels, the paper {len(PAPER_NOISE_LEVELS)}"
+                 " (0-50 % in steps of 5): the noise percentages are not directly comparable.")
+    return note
 
 
 def _escape(cell: object) -> str:
@@ -193,7 +224,7 @@ def results_table_markdown(
     *,
     title: str,
     source_line: str,
-    show_published: bool = False,
+    show_published: bool = True,
 ) -> str:
     """Table 1 (MNIST) or Table 2 (GSC) as markdown, one section per selection protocol.
 
@@ -202,7 +233,10 @@ def results_table_markdown(
     std over seeds. A defined network without runs is listed as "not run"; a network that has
     runs but no definition is listed last under its name. The header gives ``title``,
     ``source_line`` (where the data came from, seeds, epochs) and the noise-score scale. With
-    ``show_published``, a "Paper" column after each metric gives the published numbers.
+    ``show_published`` (the default), each metric is followed by the paper's published number
+    ("Paper") and ours minus the paper's ("Δ"); the noise score is then also given as a
+    percentage of its maximum (levels x test size), the paper's as a percentage of 110,000
+    (MNIST) or 28,072 (GSC), so runs with smaller test sets compare on the same scale.
     """
     subset = metrics[metrics["dataset"] == dataset] if "dataset" in metrics.columns else metrics
     summary = summarize(subset)
@@ -213,6 +247,9 @@ def results_table_markdown(
     protocols = _protocol_order(summary["protocol"]) if len(summary) else list(
         PROTOCOL_DESCRIPTIONS)
 
+    summary["noise_percent_mean"] = 100.0 * summary["noise_score_mean"] / summary["max_noise_score"]
+    summary["noise_percent_std"] = 100.0 * summary["noise_score_std"] / summary["max_noise_score"]
+    levels: list[float] = []
     lines = [f"**{title}**", "", f"{source_line}  "]
     if len(summary):
         runs = run_scores(subset)
@@ -226,12 +263,16 @@ def results_table_markdown(
         )
     else:
         lines.append(f"No {dataset} runs in the metrics table.")
+    if show_published:
+        lines[-1] += "  "
+        lines.append(_published_note(dataset, levels))
 
     header = ["Network", "Test score", "Noise score"]
     align = ["---", "---:", "---:"]
     if show_published:
-        header = ["Network", "Test score", "Paper", "Noise score", "Paper"]
-        align = ["---", "---:", "---:", "---:", "---:"]
+        header = ["Network", "Test score", "Paper", "Δ", "Noise score", "Noise % of max", "Paper",
+                  "Δ"]
+        align = ["---", *["---:"] * 7]
     for protocol in protocols:
         description = PROTOCOL_DESCRIPTIONS.get(protocol, "as recorded in the metrics table")
         rows = summary[summary["protocol"] == protocol].set_index("network")
@@ -239,16 +280,18 @@ def results_table_markdown(
                   "| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
         for name in names:
             d = by_name.get(name)
-            if name in rows.index:
-                r = rows.loc[name]
+            r = rows.loc[name] if name in rows.index else None
+            if r is not None:
                 ours = (format_accuracy(r["test_accuracy_mean"], r["test_accuracy_std"]),
-                        format_noise_score(r["noise_score_mean"], r["noise_score_std"]))
+                        format_noise_score(r["noise_score_mean"], r["noise_score_std"]),
+                        format_accuracy(r["noise_percent_mean"], r["noise_percent_std"]))
             else:
-                ours = (NOT_RUN, NOT_RUN)
+                ours = (NOT_RUN, NOT_RUN, NOT_RUN)
             cells = [d.label if d is not None else name, ours[0], ours[1]]
             if show_published:
-                paper = _published_cells(d)
-                cells = [cells[0], ours[0], paper[0], ours[1], paper[1]]
+                paper = _published_cells(d, dataset, r)
+                cells = [cells[0], ours[0], paper[0], paper[1], ours[1], ours[2], paper[2],
+                         paper[3]]
             lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
         seeds = rows["seeds"]
         if len(seeds) and seeds.nunique() > 1:
