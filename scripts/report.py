@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pandas as pd
 
@@ -11,11 +13,13 @@ from sparse_pkg.errors import InputError
 from sparse_pkg.io.atomic import atomic_path, write_text
 from sparse_pkg.io.tensors import load_tensor_set
 from sparse_pkg.network_definitions import load_network_definitions
+from sparse_pkg.reporting.claims import check_figure2, claims_markdown, load_claims
 from sparse_pkg.reporting.figures import plot_figure2, plot_figure4, plot_noise_curves
 from sparse_pkg.reporting.table3 import parameters_table_markdown
 from sparse_pkg.reporting.tables import results_table_markdown
 from sparse_pkg.theory import figure2_table
 
+REPO = Path(__file__).resolve().parents[1]
 TITLES = {"mnist": "Table 1. MNIST: test accuracy and noise score",
           "gsc": "Table 2. Google Speech Commands: test accuracy and noise score"}
 
@@ -35,11 +39,13 @@ protocol_option = click.option("--protocol", type=click.Choice(["paper", "final"
                                default="paper", show_default=True,
                                help="Which model-selection protocol the figure shows.")
 figure_outputs = [click.option("--png", required=True), click.option("--pdf", required=True)]
+label_option = click.option("--label", required=True,
+                            help="Run label drawn as the figure's footer (as the tables' header).")
 
 
 @click.group()
 def main():
-    """Render results/table{1,2,3}.md, fig2, fig4 and gsc_noise (PNG + PDF)."""
+    """Render results/table{1,2,3}.md, claims.md, fig2, fig4 and gsc_noise (PNG + PDF)."""
 
 
 @main.command("table")
@@ -47,7 +53,8 @@ def main():
 @definitions_option
 @click.option("--dataset", type=click.Choice(["mnist", "gsc"]), required=True)
 @click.option("--source-line", required=True, help="Header line: data source, seeds, epochs.")
-@click.option("--published", is_flag=True, help="Show the paper's numbers beside ours.")
+@click.option("--published/--no-published", default=True, show_default=True,
+              help="Show the paper's numbers, and ours minus them, beside ours.")
 @click.option("--out", required=True)
 @verbose_option
 @handle_errors
@@ -79,14 +86,15 @@ def table3_command(definitions, out):
 @click.option("--seed", type=int, default=0, show_default=True)
 @stack_options(figure_outputs)
 @click.option("--csv", "csv_path", required=True, help="The plotted numbers.")
+@label_option
 @verbose_option
 @handle_errors
-def figure2_command(trials, seed, png, pdf, csv_path):
+def figure2_command(trials, seed, png, pdf, csv_path, label):
     """Figure 2: match probability of sparse binary vectors, exact and simulated."""
     table = figure2_table(trials=trials, seed=seed)
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    plot_figure2(table, png, pdf)
+    plot_figure2(table, png, pdf, label=label)
     log(f"wrote {png}, {pdf}, {csv_path}")
 
 
@@ -97,9 +105,10 @@ def figure2_command(trials, seed, png, pdf, csv_path):
               help="Noisy MNIST test set of one level (repeat); its first digit is shown.")
 @protocol_option
 @stack_options(figure_outputs)
+@label_option
 @verbose_option
 @handle_errors
-def figure4_command(metrics, definitions, samples, protocol, png, pdf):
+def figure4_command(metrics, definitions, samples, protocol, png, pdf, label):
     """Figure 4: (A) a test digit at increasing noise, (B) accuracy vs noise (MNIST)."""
     images, levels = {}, []
     for path in samples:
@@ -110,7 +119,7 @@ def figure4_command(metrics, definitions, samples, protocol, png, pdf):
         levels.append(level)
     frame = _metrics(metrics)
     plot_figure4(images, sorted(levels), frame[frame["dataset"] == "mnist"],
-                 load_network_definitions(definitions), protocol, png, pdf)
+                 load_network_definitions(definitions), protocol, png, pdf, label=label)
     log(f"wrote {png}, {pdf}")
 
 
@@ -119,17 +128,51 @@ def figure4_command(metrics, definitions, samples, protocol, png, pdf):
 @definitions_option
 @protocol_option
 @stack_options(figure_outputs)
+@label_option
 @verbose_option
 @handle_errors
-def gsc_noise_command(metrics, definitions, protocol, png, pdf):
+def gsc_noise_command(metrics, definitions, protocol, png, pdf, label):
     """Accuracy vs white-noise level for the GSC networks."""
     frame = _metrics(metrics)
     frame = frame[frame["dataset"] == "gsc"]
     defs = load_network_definitions(definitions)
     networks = [n for n in defs.get("gsc", {}) if n in set(frame["network"])]
     plot_noise_curves(frame, defs, "gsc", networks, protocol, png, pdf,
-                      title=f"Speech Commands: accuracy vs white noise ({protocol} protocol)")
+                      title="Speech Commands: test accuracy vs white noise", label=label)
     log(f"wrote {png}, {pdf}")
+
+
+@main.command("claims")
+@metrics_option
+@definitions_option
+@click.option("--claims", "claims_path", type=click.Path(dir_okay=False), required=True,
+              help="config/claims.yaml: the claims to test.")
+@click.option("--figure2", "figure2_csv", type=click.Path(dir_okay=False),
+              help="results/fig2.csv, for the Figure 2 claims (without it they are 'not run').")
+@click.option("--source-line", "source_lines", multiple=True,
+              help="Header line: data source, seeds, epochs (repeat, one per data set).")
+@click.option("--out", required=True)
+@verbose_option
+@handle_errors
+def claims_command(metrics, definitions, claims_path, figure2_csv, source_lines, out):
+    """results/claims.md: each claim of the paper with effect, 95 % CI, p-value and verdict."""
+    defs = load_network_definitions(definitions)
+    claims = load_claims(claims_path)
+    figure2 = None
+    if figure2_csv:
+        try:
+            figure2 = pd.read_csv(figure2_csv)
+        except Exception as exc:
+            raise InputError(f"{figure2_csv}: unreadable ({type(exc).__name__}); rerun the "
+                             "figure2 rule") from None
+        check_figure2(figure2, figure2_csv)
+    shown = Path(claims_path).resolve()  # named relative to the repository when inside it
+    if shown.is_relative_to(REPO):
+        shown = shown.relative_to(REPO)
+    text = claims_markdown(claims, _metrics(metrics), figure2, definitions=defs,
+                           source_lines=source_lines, claims_file=str(shown))
+    write_text(out, text)
+    log(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """Figures 2 and 4 of the paper and the GSC noise curves, drawn from the pipeline's tables.
 
 Pure functions of their inputs (the Figure 2 table of :mod:`sparse_pkg.theory`, the tidy metrics
-table, the network definitions): each writes a PNG and a PDF atomically and returns nothing.
-Figures are built on :class:`matplotlib.figure.Figure` directly (Agg rendering, no pyplot state)
-and saved without creator, producer or date metadata, so the same inputs give the same bytes.
+table, the network definitions, the run label): ``*_figure`` builds the
+:class:`matplotlib.figure.Figure` (a seam for tests), ``plot_*`` writes it as a 300 dpi PNG and a
+PDF with embedded TrueType fonts, atomically. Figures are built on Figure objects directly (Agg
+rendering, no pyplot state; seaborn draws on the given ``ax``) and saved without creator,
+producer or date metadata, so the same inputs give the same bytes. Every figure carries the run
+label (the tables' source line) as a footer.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ import functools
 import os
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 import matplotlib.style
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 from sparse_pkg.io.atomic import atomic_path
 from sparse_pkg.network_definitions import iter_definitions
@@ -26,7 +32,7 @@ from sparse_pkg.reporting.tables import PROTOCOL_DESCRIPTIONS, Definitions, run_
 from sparse_pkg.theory import DENSE_LABEL
 
 FIGURE4_NETWORKS = ("denseCNN1", "denseCNN2", "sparseCNN1", "sparseCNN2")
-"""Networks of Figure 4B (PAPER.md section 3)."""
+"""Networks of Figure 4B (docs/protocol.md §3.5)."""
 FIGURE4_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 """Noise levels of the sample digits in Figure 4A."""
 NOISE_AXIS_LABELS = {
@@ -37,29 +43,60 @@ FIGURE2_COLUMNS = ("n", "a", "label", "s", "theta", "probability", "frequency", 
                    "trials")
 _PNG_METADATA = {"Software": None}
 _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
-_DPI = 150
+_DPI = 300
+_STYLE = ["default", {"pdf.fonttype": 42, "ps.fonttype": 42}]
+"""Matplotlib's defaults (a user's matplotlibrc cannot change the output), TrueType in PDF/PS."""
 _LEVEL_DECIMALS = 9
+_MARKERS = "osD^vP*X"
+_FOOTER_WIDTH = 110
+"""Characters per footer line (7 pt on a 6.4 in wide figure)."""
 
 PathLike = str | os.PathLike
+T = TypeVar("T")
 
 
 def _save(fig: Figure, png_path: PathLike, pdf_path: PathLike) -> None:
-    """Write ``fig`` as PNG and PDF, each atomically and without run-dependent metadata."""
-    with atomic_path(png_path) as tmp:
-        fig.savefig(tmp, format="png", dpi=_DPI, metadata=_PNG_METADATA)
-    with atomic_path(pdf_path) as tmp:
-        fig.savefig(tmp, format="pdf", metadata=_PDF_METADATA)
+    """Write ``fig`` as PNG (300 dpi) and PDF (TrueType fonts), atomically, metadata-free."""
+    with matplotlib.style.context(_STYLE):  # pdf.fonttype is read at save time
+        with atomic_path(png_path) as tmp:
+            fig.savefig(tmp, format="png", dpi=_DPI, metadata=_PNG_METADATA)
+        with atomic_path(pdf_path) as tmp:
+            fig.savefig(tmp, format="pdf", metadata=_PDF_METADATA)
 
 
-def _default_style(plot: Callable[..., None]) -> Callable[..., None]:
-    """Draw with matplotlib's default style, so a user's matplotlibrc cannot change the output."""
+def _default_style(plot: Callable[..., T]) -> Callable[..., T]:
+    """Draw under :data:`_STYLE`, so a user's matplotlibrc cannot change the figure."""
 
     @functools.wraps(plot)
-    def wrapper(*args, **kwargs) -> None:
-        with matplotlib.style.context("default"):
-            plot(*args, **kwargs)
+    def wrapper(*args, **kwargs) -> T:
+        with matplotlib.style.context(_STYLE):
+            return plot(*args, **kwargs)
 
     return wrapper
+
+
+def footer_lines(label: str, width: int = _FOOTER_WIDTH) -> list[str]:
+    """The label in lines of at most ``width`` characters, broken at its " · " separators.
+
+    Keeps each part of the source line ("seeds 42–43", "epochs capped at 3") on one line; a
+    part longer than ``width`` is wrapped at spaces.
+    """
+    lines: list[str] = []
+    for part in label.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.extend(textwrap.wrap(part, width=width) or [""])
+    return lines
+
+
+def _footer(fig: Figure, label: str) -> Text:
+    """Stamp the run label (the tables' source line) as a small grey footer at the bottom left.
+
+    Drawn as the figure's ``supxlabel``, so a constrained layout keeps room for it.
+    """
+    return fig.supxlabel("\n".join(footer_lines(label)), x=0.01, ha="left", fontsize=7,
+                         color="0.35")
 
 
 def _protocol_text(protocol: str) -> str:
@@ -95,7 +132,7 @@ def figure2_series(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame, pd.Data
 
 
 def figure2_caption(table: pd.DataFrame) -> str:
-    """Caption of Figure 2; says what the dense line a = n/2 gives by the formula (PAPER.md 6)."""
+    """Caption of Figure 2; says what the dense line a = n/2 gives (docs/protocol.md §6)."""
     text = ("Lines: exact formula; points: simulated frequencies (n without a simulated match "
             "omitted on the log axis).")
     dense = table.loc[table["label"] == DENSE_LABEL, "probability"]
@@ -106,22 +143,24 @@ def figure2_caption(table: pd.DataFrame) -> str:
 
 
 @_default_style
-def plot_figure2(table: pd.DataFrame, png_path: PathLike, pdf_path: PathLike) -> None:
+def figure2_figure(table: pd.DataFrame, *, label: str) -> Figure:
     """Figure 2: false-match probability vs vector length n, exact (lines) and simulated (points).
 
     Log y axis; one curve per active count a and the dense reference a = n/2. The caption says
     that the dense line follows the formula (about 0.58 with s = 24, theta = 12), unlike the
-    ~0.005 of the original figure (PAPER.md section 6).
+    ~0.005 of the original figure (docs/protocol.md §6); the footer is the run ``label``.
     """
     series = figure2_series(table)
     s, theta = int(table["s"].iloc[0]), int(table["theta"].iloc[0])
     trials = int(table["trials"].max())
-    fig = Figure(figsize=(6.4, 5.2))  # fixed margins: a layout engine would double the time
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.93, bottom=0.17)
+    fig = Figure(figsize=(6.4, 5.4))  # fixed margins: a layout engine would double the time
+    footer = _footer(fig, label)
+    caption_y = 0.02 + 0.022 * footer.get_text().count("\n") + 0.025  # just above the footer
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.93, bottom=caption_y + 0.155)
     ax = fig.add_subplot()
-    for index, (label, line, points) in enumerate(series):
+    for index, (curve_label, line, points) in enumerate(series):
         color = f"C{index}"
-        ax.plot(line["n"], line["probability"], color=color, label=label)
+        ax.plot(line["n"], line["probability"], color=color, label=curve_label)
         ax.plot(points["n"], points["frequency"], "o", color=color, markersize=4,
                 markerfacecolor="none")
     ax.set_yscale("log")
@@ -135,8 +174,14 @@ def plot_figure2(table: pd.DataFrame, png_path: PathLike, pdf_path: PathLike) ->
     ax.legend(handles, labels, loc="lower left", fontsize=8)
     ax.set_title(f"Figure 2. Match probability of random sparse vectors (s = {s}, θ = {theta})",
                  fontsize=10)
-    fig.text(0.01, 0.01, figure2_caption(table), fontsize=7, va="bottom")
-    _save(fig, png_path, pdf_path)
+    fig.text(0.01, caption_y, figure2_caption(table), fontsize=7, va="bottom")
+    return fig
+
+
+def plot_figure2(table: pd.DataFrame, png_path: PathLike, pdf_path: PathLike, *,
+                 label: str) -> None:
+    """Write :func:`figure2_figure` as PNG and PDF."""
+    _save(figure2_figure(table, label=label), png_path, pdf_path)
 
 
 # --- Noise curves ------------------------------------------------------------------------------
@@ -146,76 +191,135 @@ def _labels(definitions: Definitions, dataset: str) -> dict[str, str]:
     return {d.name: d.label for d in iter_definitions(definitions) if d.dataset == dataset}
 
 
-def noise_curve_table(
+def noise_rows(
     metrics: pd.DataFrame, dataset: str, networks: Sequence[str] | None, protocol: str
 ) -> pd.DataFrame:
-    """Accuracy (%) per (network, noise level): mean and std (ddof 0) over seeds.
+    """The tidy rows a noise figure draws: one per (network, seed, noise level).
 
     Only ``dataset`` and ``protocol`` rows are used; ``networks`` (None: every network present)
-    fixes the order, and networks without rows are left out. Columns: network, noise_level (%),
-    accuracy_mean, accuracy_std, seeds. The runs are validated as for the tables.
+    fixes the order, and networks without rows are left out. Columns: network, seed,
+    noise_level (%), accuracy (%), sorted by network order, level and seed. The runs are
+    validated as for the tables.
     """
     rows = metrics[(metrics["dataset"] == dataset) & (metrics["protocol"] == protocol)]
     run_scores(rows)  # same consistency checks as the tables (one level set per data set, ...)
     present = list(dict.fromkeys(rows["network"]))
     order = [n for n in (present if networks is None else networks) if n in set(present)]
-    rows = rows[rows["network"].isin(order)].assign(
-        level=lambda f: f["noise_level"].astype(float).round(_LEVEL_DECIMALS),
-        pct=lambda f: 100.0 * f["accuracy"].astype(float),
-    )
-    curve = rows.groupby(["network", "level"]).agg(
-        accuracy_mean=("pct", "mean"),
-        accuracy_std=("pct", lambda v: float(np.std(v.to_numpy(), ddof=0))),
+    rows = rows[rows["network"].isin(order)]
+    tidy = pd.DataFrame({
+        "network": rows["network"].astype(str),
+        "seed": rows["seed"],
+        "noise_level": 100.0 * rows["noise_level"].astype(float).round(_LEVEL_DECIMALS),
+        "accuracy": 100.0 * rows["accuracy"].astype(float),
+    })
+    tidy["rank"] = tidy["network"].map({n: i for i, n in enumerate(order)})
+    tidy = tidy.sort_values(["rank", "noise_level", "seed"], kind="stable").drop(columns="rank")
+    return tidy.reset_index(drop=True)
+
+
+def population_std_band(values: Iterable[float]) -> tuple[float, float]:
+    """Mean ± 1 population std (numpy ``std``, ddof 0), as the tables compute std over seeds.
+
+    Given to seaborn as ``errorbar``: its own ``"sd"`` is pandas' sample std (ddof 1), which
+    would draw a wider band than the std the tables print.
+    """
+    array = np.asarray(values, dtype=float)
+    mean, std = float(array.mean()), float(np.std(array, ddof=0))
+    return mean - std, mean + std
+
+
+def noise_curve_table(
+    metrics: pd.DataFrame, dataset: str, networks: Sequence[str] | None, protocol: str
+) -> pd.DataFrame:
+    """Accuracy (%) per (network, noise level): mean and std (ddof 0) over seeds.
+
+    The numbers the noise figures draw, from :func:`noise_rows`. Columns: network,
+    noise_level (%), accuracy_mean, accuracy_std, seeds; network order as in ``noise_rows``.
+    """
+    rows = noise_rows(metrics, dataset, networks, protocol)
+    curve = rows.groupby(["network", "noise_level"], sort=False).agg(
+        accuracy_mean=("accuracy", "mean"),
+        accuracy_std=("accuracy", lambda v: float(np.std(v.to_numpy(), ddof=0))),
         seeds=("seed", "nunique"),
     ).reset_index()
-    curve["noise_level"] = 100.0 * curve.pop("level")
-    curve["rank"] = curve["network"].map({n: i for i, n in enumerate(order)})
-    curve = curve.sort_values(["rank", "noise_level"], kind="stable").drop(columns="rank")
     columns = ["network", "noise_level", "accuracy_mean", "accuracy_std", "seeds"]
     return curve[columns].reset_index(drop=True)
+
+
+def seeds_text(rows: pd.DataFrame) -> str:
+    """'N seeds' (or 'N–M seeds' when networks differ) from the distinct seeds of each network."""
+    counts = sorted(set(rows.groupby("network")["seed"].nunique()))
+    if not counts:
+        return "0 seeds"
+    span = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+    return f"{span} seed{'' if span == '1' else 's'}"
 
 
 def _draw_noise_curves(
     ax: Axes, metrics: pd.DataFrame, definitions: Definitions, dataset: str,
     networks: Sequence[str] | None, protocol: str,
 ) -> None:
-    """Mean accuracy vs noise level per network, with a ±1 std band over seeds, on ``ax``."""
-    curve = noise_curve_table(metrics, dataset, networks, protocol)
-    labels = _labels(definitions, dataset)
-    markers = "osD^vP*X"
-    for index, (name, group) in enumerate(curve.groupby("network", sort=False)):
-        x, mean, std = (group[c].to_numpy() for c in ("noise_level", "accuracy_mean",
-                                                       "accuracy_std"))
-        color = f"C{index % 10}"
-        ax.plot(x, mean, marker=markers[index % len(markers)], markersize=4, color=color,
-                label=labels.get(name, name))
-        ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
-    if curve.empty:
-        ax.text(0.5, 0.5, f"no {dataset} runs of these networks", transform=ax.transAxes,
-                ha="center", va="center")
-    else:
-        ax.legend(fontsize=8, loc="lower left")
+    """Mean accuracy vs noise level per network, with a ±1 std band over seeds, on ``ax``.
+
+    Drawn by seaborn's ``lineplot`` on the tidy rows of :func:`noise_rows` with
+    :func:`population_std_band` as ``errorbar`` (ddof 0, matching the tables; seaborn's ``"sd"``
+    is ddof 1). No bootstrap is involved, so the drawing is deterministic. The legend sits
+    outside the axes, right, so it never covers a curve; its title gives the number of seeds.
+    """
+    rows = noise_rows(metrics, dataset, networks, protocol)
     ax.set_xlabel(NOISE_AXIS_LABELS.get(dataset, "Noise level (%)"))
     ax.set_ylabel("Test accuracy (%)")
     ax.grid(True, alpha=0.3)
+    if rows.empty:
+        ax.text(0.5, 0.5, f"no {dataset} runs of these networks", transform=ax.transAxes,
+                ha="center", va="center")
+        return
+    labels = _labels(definitions, dataset)
+    names = list(dict.fromkeys(rows["network"]))
+    shown = [labels.get(n, n) for n in names]
+    if len(set(shown)) < len(shown):  # two networks with one label: tell them apart by name
+        shown = names
+    rows = rows.assign(network=rows["network"].map(dict(zip(names, shown, strict=True))))
+    sns.lineplot(
+        data=rows, x="noise_level", y="accuracy", hue="network", hue_order=shown,
+        style="network", style_order=shown, ax=ax, estimator="mean",
+        errorbar=population_std_band, err_style="band", err_kws={"alpha": 0.2, "linewidth": 0},
+        palette={n: f"C{i % 10}" for i, n in enumerate(shown)},
+        markers={n: _MARKERS[i % len(_MARKERS)] for i, n in enumerate(shown)},
+        dashes=False, markersize=5, markeredgewidth=0,
+    )
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title_fontsize=8,
+                    title=f"Network\n(mean ± 1 std\nover {seeds_text(rows)})", frameon=False)
 
 
 @_default_style
+def noise_curves_figure(
+    metrics: pd.DataFrame, definitions: Definitions, dataset: str,
+    networks: Sequence[str] | None, protocol: str, *, title: str, label: str,
+) -> Figure:
+    """Accuracy (%) vs noise level (%) per network: mean over seeds, band of ±1 std (ddof 0).
+
+    Used for the GSC noise curves (``networks`` None: all present). The legend uses the
+    definitions' labels; the title is above a subtitle naming the selection protocol, and the
+    footer is the run ``label``.
+    """
+    fig = Figure(figsize=(7.2, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    _draw_noise_curves(ax, metrics, definitions, dataset, networks, protocol)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=11)
+    ax.set_title(_protocol_text(protocol), fontsize=8, loc="left")
+    _footer(fig, label)
+    return fig
+
+
 def plot_noise_curves(
     metrics: pd.DataFrame, definitions: Definitions, dataset: str,
     networks: Sequence[str] | None, protocol: str, png_path: PathLike, pdf_path: PathLike,
-    title: str,
+    *, title: str, label: str,
 ) -> None:
-    """Accuracy (%) vs noise level (%) per network: mean over seeds, band of ±1 std.
-
-    Used for Figure 4B and for the GSC noise curves (``networks`` None: all present). The legend
-    uses the definitions' labels; the subtitle names the selection protocol.
-    """
-    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
-    ax = fig.add_subplot()
-    _draw_noise_curves(ax, metrics, definitions, dataset, networks, protocol)
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.set_title(_protocol_text(protocol), fontsize=8, loc="right")
+    """Write :func:`noise_curves_figure` as PNG and PDF."""
+    fig = noise_curves_figure(metrics, definitions, dataset, networks, protocol, title=title,
+                              label=label)
     _save(fig, png_path, pdf_path)
 
 
@@ -249,29 +353,41 @@ def _sample_stack(
 
 
 @_default_style
-def plot_figure4(
+def figure4_figure(
     sample_images: Mapping[float, np.ndarray] | np.ndarray, levels: Iterable[float],
-    metrics: pd.DataFrame, definitions: Definitions, protocol: str,
-    png_path: PathLike, pdf_path: PathLike,
-) -> None:
+    metrics: pd.DataFrame, definitions: Definitions, protocol: str, *, label: str,
+) -> Figure:
     """Figure 4: (A) a test digit at each noise level; (B) MNIST accuracy vs noise level.
 
     ``sample_images`` maps noise level -> 2-D image in [0, 1] pixel space, or is an array
     (levels, 28, 28) in the order of ``levels``. Panel B draws the noise curves of
-    :data:`FIGURE4_NETWORKS` (those present in ``metrics``) as :func:`plot_noise_curves` does.
+    :data:`FIGURE4_NETWORKS` (those present in ``metrics``) as :func:`noise_curves_figure`
+    does. The footer is the run ``label``.
     """
     levels, stack = _sample_stack(sample_images, levels)
-    fig = Figure(figsize=(7.2, 6.4), layout="constrained")
+    fig = Figure(figsize=(7.2, 6.6), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=(1, 2.6))
     image_axes = top.subplots(1, len(levels), squeeze=False)[0]
     for ax, level, image in zip(image_axes, levels, stack, strict=True):
         ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
         ax.set_title(f"{100 * level:g} %", fontsize=9)
         ax.set_axis_off()
-    top.suptitle("A", x=0.01, ha="left", fontweight="bold", fontsize=12)
+    top.suptitle("A   A test digit at each pixel-noise level", x=0.01, ha="left",
+                 fontweight="bold", fontsize=11)
     ax = bottom.subplots()
     _draw_noise_curves(ax, metrics, definitions, "mnist", FIGURE4_NETWORKS, protocol)
-    ax.set_title("MNIST: test accuracy vs noise", fontsize=10, loc="left")
-    ax.set_title(_protocol_text(protocol), fontsize=8, loc="right")
-    bottom.suptitle("B", x=0.01, ha="left", fontweight="bold", fontsize=12)
+    ax.set_title(_protocol_text(protocol), fontsize=8, loc="left")
+    bottom.suptitle("B   MNIST: test accuracy vs noise", x=0.01, ha="left", fontweight="bold",
+                    fontsize=11)
+    _footer(fig, label)
+    return fig
+
+
+def plot_figure4(
+    sample_images: Mapping[float, np.ndarray] | np.ndarray, levels: Iterable[float],
+    metrics: pd.DataFrame, definitions: Definitions, protocol: str,
+    png_path: PathLike, pdf_path: PathLike, *, label: str,
+) -> None:
+    """Write :func:`figure4_figure` as PNG and PDF."""
+    fig = figure4_figure(sample_images, levels, metrics, definitions, protocol, label=label)
     _save(fig, png_path, pdf_path)
