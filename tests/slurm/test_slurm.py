@@ -3,7 +3,8 @@
 Run by `make test-slurm` (tests/slurm/run.sh starts the cluster and sets SPARSE_SLURM_CLUSTER);
 skipped elsewhere. The profile used is workflow/profiles/slurm/config.yaml with the test-only
 settings of tests/slurm/overrides.yaml layered on top, so what is checked here (which rules ask
-for a GPU, the grouped evaluation) is the user's profile itself.
+for a GPU, the grouped evaluation, which rules stay on the submit host, the memory and time each
+submission asks for) is the user's profile and the rules' own declarations.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
-from workflow_helpers import run_snakemake
+from rule_resources import run_probe
+from workflow_helpers import job_counts, run_snakemake
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -24,6 +27,10 @@ CONFIG = HERE / "config.yaml"
 USER_PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
 CLUSTER = os.environ.get("SPARSE_SLURM_CLUSTER")
 GPU_RULES = {"train", "evaluate", "evaluate_run", "evaluate_background"}
+# The local rules (workflow/Snakefile): run by the submitting Snakemake, never through sbatch
+LOCAL_RULES = {"mnist_download", "gsc_download", "verify_data", "aggregate", "table", "table3",
+               "claims", "figure2", "figure4", "gsc_noise_figure", "all"}
+GROUP = "group_evaluate_evaluate"  # the plugin's log folder of a grouped evaluation submission
 COMPARED = ["metrics.parquet", "history.parquet", "table1.md", "table3.md", "fig2.csv"]
 
 pytestmark = pytest.mark.skipif(
@@ -31,11 +38,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def layered_profile(user: dict, overrides: dict) -> dict:
+def layered_profile(user: dict, overrides: dict, declared: dict[str, dict] | None = None) -> dict:
     """The user's profile with the test overrides merged in (nested keys merge, others replace).
 
     ``cap-resources`` is not a Snakemake key: it caps every matching request of the user's
-    profile (default and per rule) so that each job fits the small test node.
+    profile (default and per rule) and of the rules' own ``declared`` resources (rule -> values,
+    as tests/rule_resources.py reads them), so that each job fits the small test node.
     """
     overrides = copy.deepcopy(overrides)
     caps = overrides.pop("cap-resources", {})
@@ -53,6 +61,11 @@ def layered_profile(user: dict, overrides: dict) -> dict:
         for key, cap in caps.items():
             if key in resources:
                 resources[key] = min(resources[key], cap)
+    for rule, values in (declared or {}).items():
+        for key, cap in caps.items():
+            asked = profile.get("set-resources", {}).get(rule, {}).get(key, values.get(key))
+            if isinstance(asked, int) and asked > cap:
+                profile.setdefault("set-resources", {}).setdefault(rule, {})[key] = cap
     return profile
 
 
@@ -67,6 +80,10 @@ def test_layering_keeps_the_users_gpu_requests_and_caps_the_rest():
         "set-resources": {"train": {"gpu": 1, "mem_mb": 400, "cpus_per_task": 1}},
     }
     assert user["set-resources"]["train"]["mem_mb"] == 16000  # the input is not modified
+    declared = {"train": {"mem_mb": 16000, "runtime": 720}, "evaluate": {"mem_mb": 300}}
+    layered = layered_profile({"executor": "slurm", "set-resources": {"train": {"gpu": 1}}},
+                              {"cap-resources": {"mem_mb": 400, "runtime": 10}}, declared)
+    assert layered["set-resources"] == {"train": {"gpu": 1, "mem_mb": 400, "runtime": 10}}
 
 
 def _snakemake(workdir: Path, *args: str, timeout: int) -> str:
@@ -77,17 +94,32 @@ def _snakemake(workdir: Path, *args: str, timeout: int) -> str:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The same configuration run locally and through SLURM; returns both folders and the log."""
+    """The same configuration run locally and through SLURM. Gives both folders (``local``,
+    ``cluster``), the cluster run's log (``output``), the local run's job counts per rule
+    (``counts``) and what each rule asked for (``asked``: its own resources, capped by the test
+    profile)."""
     local = tmp_path_factory.mktemp("local")
-    _snakemake(local, "--cores", "2", timeout=300)
+    counts = job_counts(_snakemake(local, "--cores", "2", timeout=300))
     cluster = tmp_path_factory.mktemp("slurm")
     profile_dir = cluster / "profile"
     profile_dir.mkdir()
+    rules = run_probe(tmp_path_factory.mktemp("probe"), [CONFIG])["rules"]
+    declared = {name: rule["attempts"]["1"] for name, rule in rules.items()}
     profile = layered_profile(yaml.safe_load(USER_PROFILE.read_text()),
-                              yaml.safe_load((HERE / "overrides.yaml").read_text()))
+                              yaml.safe_load((HERE / "overrides.yaml").read_text()), declared)
     (profile_dir / "config.yaml").write_text(yaml.safe_dump(profile))
     output = _snakemake(cluster, "--profile", str(profile_dir), timeout=360)
-    return local, cluster, output
+    overridden = profile.get("set-resources", {})
+    asked = {rule: {**values, **overridden.get(rule, {})} for rule, values in declared.items()}
+    return SimpleNamespace(local=local, cluster=cluster, output=output, counts=counts,
+                           asked=asked)
+
+
+def _expected_submissions(counts: dict[str, int]) -> list[str]:
+    """One submission per job of a cluster rule, one for the (at most 11) evaluation jobs."""
+    alone = [rule for rule, n in counts.items() for _ in range(n)
+             if rule not in LOCAL_RULES and rule != "evaluate"]
+    return alone + [GROUP] * (0 < counts.get("evaluate", 0) <= 11)
 
 
 def _submissions(output: str) -> list[tuple[str, int, Path]]:
@@ -108,30 +140,92 @@ def _rule_of(log: Path) -> str:
     return folder.removeprefix("rule_")
 
 
-def test_every_job_went_through_sbatch(runs):
-    _, cluster, output = runs
-    submissions = _submissions(output)
-    # mnist_prepare, table3, figure2, 2 x train, one group of the 4 evaluate jobs,
-    # aggregate, table 1, figure4
-    assert len(submissions) == 9, output[-4000:]
-    assert sorted(_rule_of(log) for _, _, log in submissions) == sorted(
-        ["mnist_prepare", "table3", "figure2", "train", "train", "group_evaluate_evaluate",
-         "aggregate", "table", "figure4"])
-    assert len({slurm_id for _, slurm_id, _ in submissions}) == 9
+def _finished(output: str) -> list[tuple[str, str]]:
+    """(Snakemake job id, rule) of every job Snakemake reports finished."""
+    return re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", output)
+
+
+def _slurm_jobs() -> dict[int, str]:
+    """Every job the test cluster knows, finished ones included (MinJobAge=300): id -> comment.
+
+    The SLURM plugin comments each job with ``rule_<name>`` (and its wildcards).
+    """
+    lines = subprocess.run(["scontrol", "show", "job", "--oneliner"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    fields = [dict(f.split("=", 1) for f in line.split() if "=" in f) for line in lines]
+    return {int(job["JobId"]): job.get("Comment", "") for job in fields if "JobId" in job}
+
+
+def _megabytes(text: str) -> int:
+    """SLURM's memory field (``400M``, ``16G``) in MB."""
+    return int(float(text[:-1]) * {"M": 1, "G": 1024, "T": 1024**2}[text[-1]])
+
+
+def _minutes(text: str) -> int:
+    """SLURM's time field (``00:40:00``, ``1-12:00:00``) in minutes."""
+    days, _, clock = text.rpartition("-")
+    hours, minutes, _ = (int(part) for part in clock.split(":"))
+    return int(days or 0) * 24 * 60 + hours * 60 + minutes
+
+
+def test_every_cluster_job_went_through_sbatch(runs):
+    submissions = _submissions(runs.output)
+    expected = _expected_submissions(runs.counts)
+    # mnist_prepare, the noisy test sets, 2 x train and one group of the 4 evaluate jobs
+    assert {"mnist_prepare", "train", GROUP} <= set(expected) and runs.counts["evaluate"] == 4
+    assert sorted(_rule_of(log) for _, _, log in submissions) == sorted(expected), \
+        runs.output[-4000:]
+    assert len({slurm_id for _, slurm_id, _ in submissions}) == len(expected)
     for _, slurm_id, log in submissions:
         assert log.is_file() and log.name == f"{slurm_id}.log"  # the job's own SLURM log
         assert _scontrol(slurm_id)["JobState"] == "COMPLETED"
-    finished = re.findall(r"Finished jobid: (\d+) \(Rule: (\w+)\)", output)
+    finished = _finished(runs.output)
     submitted = {job for job, _, _ in submissions}
-    for job, rule in finished:  # every job ran in SLURM: submitted alone or in the group
-        assert job in submitted or rule in {"evaluate", "all"}, (job, rule)
+    for job, rule in finished:  # every other job ran in SLURM: submitted alone or in the group
+        assert job in submitted or rule in LOCAL_RULES | {"evaluate"}, (job, rule)
     assert sum(rule == "evaluate" for _, rule in finished) == 4
-    assert (cluster / "results" / "metrics.parquet").is_file()
+    assert (runs.cluster / "results" / "metrics.parquet").is_file()
+
+
+def test_local_rules_ran_on_the_submit_host(runs):
+    """Local rules got no SLURM job id, and SLURM never saw them; every other job it did."""
+    output = runs.output
+    submissions = _submissions(output)
+    submitted = {job for job, _, _ in submissions}
+    local = [(job, rule) for job, rule in _finished(output) if rule in LOCAL_RULES]
+    in_dag = LOCAL_RULES & set(runs.counts)
+    assert {"verify_data", "aggregate", "table", "figure2", "all"} <= in_dag
+    assert {rule for _, rule in local} == in_dag, output[-4000:]
+    assert len(local) == sum(runs.counts[rule] for rule in in_dag)
+    for job, rule in local:
+        assert job not in submitted, (job, rule)
+        assert f"localrule {rule}:" in output, rule  # Snakemake ran it itself
+    known = _slurm_jobs()
+    assert set(known) == {slurm_id for _, slurm_id, _ in submissions}, known
+    ran_in_slurm = {comment.removeprefix("rule_").split("_wildcards_")[0]
+                    for comment in known.values()}
+    assert not ran_in_slurm & LOCAL_RULES, ran_in_slurm
+
+
+def test_each_submission_asks_for_its_rules_memory_and_time(runs):
+    """sbatch --mem and -t come from the rules' mem_mb and runtime (capped for the test node);
+    the grouped evaluation asks for one member's memory and the members' runtimes summed."""
+    asked = runs.asked
+    members = sum(rule == "evaluate" for _, rule in _finished(runs.output))
+    for _, slurm_id, log in _submissions(runs.output):
+        rule = _rule_of(log)
+        job = _scontrol(slurm_id)
+        if rule == GROUP:
+            memory = asked["evaluate"]["mem_mb"]
+            minutes = members * asked["evaluate"]["runtime"]
+        else:
+            memory, minutes = asked[rule]["mem_mb"], asked[rule]["runtime"]
+        assert _megabytes(job["MinMemoryNode"]) == memory, (rule, job["MinMemoryNode"])
+        assert _minutes(job["TimeLimit"]) == minutes, (rule, job["TimeLimit"])
 
 
 def test_only_train_and_evaluate_jobs_asked_for_a_gpu(runs):
-    _, _, output = runs
-    for _, slurm_id, log in _submissions(output):
+    for _, slurm_id, log in _submissions(runs.output):
         rule = _rule_of(log)
         asked = _scontrol(slurm_id).get("TresPerJob", "")
         wants_gpu = rule in GPU_RULES or rule.startswith("group_evaluate")
@@ -140,7 +234,6 @@ def test_only_train_and_evaluate_jobs_asked_for_a_gpu(runs):
 
 
 def test_outputs_equal_those_of_a_local_run(runs):
-    local, cluster, _ = runs
     for name in COMPARED:
-        ours = (cluster / "results" / name).read_bytes()
-        assert ours == (local / "results" / name).read_bytes(), name
+        ours = (runs.cluster / "results" / name).read_bytes()
+        assert ours == (runs.local / "results" / name).read_bytes(), name
