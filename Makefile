@@ -45,8 +45,12 @@ $(DEV_STAMP): $(DEV_LOCK) pyproject.toml | $(BIN)/python
 	touch $@
 
 # The venv's bin comes first on PATH so the rules' `python` is the project's interpreter.
+# `make run CONFIG=my.yaml` adds --configfile my.yaml, checked first: Snakemake itself reports a
+# missing file as a traceback and a YAML syntax error without its file or line.
 run: $(RUN_STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES)
+	$(if $(CONFIG),$(BIN)/python -m sparse_pkg.config_check $(CONFIG))
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) \
+	    $(if $(CONFIG),--configfile $(CONFIG))
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .

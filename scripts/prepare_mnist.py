@@ -1,4 +1,4 @@
-"""MNIST -> normalized train/test tensor sets and one pixel-noise test set per noise level."""
+"""MNIST -> normalized train and test tensor sets (the noisy test sets: scripts/mnist_noise.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ from sparse_pkg.datasets.mnist import (
     to_tensor_set,
 )
 from sparse_pkg.errors import InputError
+from sparse_pkg.io.sidecar import write_sidecar
 from sparse_pkg.io.tensors import save_tensor_set
-from sparse_pkg.noise import level_stream
-from sparse_pkg.noise.pixel import pixel_noise_test_set
 
 
 @click.command(context_settings={"show_default": True})
@@ -26,25 +25,17 @@ from sparse_pkg.noise.pixel import pixel_noise_test_set
 @click.option("--test-fraction", type=float, default=0.2,
               help="Share of the embedded subset held out as the test set.")
 @click.option("--split-seed", type=int, default=0, help="Seed of the embedded split.")
-@click.option("--noise-level", "levels", type=float, multiple=True, required=True,
-              help="A pixel-noise level (repeat the option); 0 gives the clean test set.")
-@click.option("--noise-seed", type=int, required=True,
-              help="Base seed of the pixel noise: every network sees the same noisy images.")
-@click.option("--train-out", type=click.Path(dir_okay=False), required=True)
-@click.option("--test-out", type=click.Path(dir_okay=False), required=True)
-@click.option("--noisy-out", type=click.Path(dir_okay=False), multiple=True, required=True,
-              help="Output file of each --noise-level, in the same order.")
+@click.option("--train-out", type=click.Path(dir_okay=False), required=True,
+              help="Training set; its SHA-256 goes to TRAIN_OUT.sha256.")
+@click.option("--test-out", type=click.Path(dir_okay=False), required=True,
+              help="Clean test set; its SHA-256 goes to TEST_OUT.sha256.")
 @verbose_option
 @handle_errors
-def main(source, idx_dir, test_fraction, split_seed, levels, noise_seed, train_out, test_out,
-         noisy_out):
+def main(source, idx_dir, test_fraction, split_seed, train_out, test_out):
     """Write MNIST tensor sets: normalized (mean 0.1307, std 0.3081) features (N, 1, 28, 28).
 
-    Pixel noise (PAPER.md 3): int(784 * level) distinct pixels per image set to
-    0.1307 + 2 * 0.3081 in [0, 1] pixel space, before normalization.
+    Each file gets a checksum sidecar (FILE.sha256) that the workflow checks before use.
     """
-    if len(levels) != len(noisy_out):
-        raise InputError("--noisy-out must be given once per --noise-level")
     if source == "embedded":
         images, labels = load_embedded_mnist()
         train_x, train_y, test_x, test_y = split_embedded(images, labels, test_fraction, split_seed)
@@ -58,13 +49,10 @@ def main(source, idx_dir, test_fraction, split_seed, levels, noise_seed, train_o
         origin = f"MNIST IDX files in {idx_dir}"
     meta = {"source": origin, "dataset": "mnist"}
     save_tensor_set(train_out, to_tensor_set(train_x, train_y, {**meta, "split": "train"}))
+    write_sidecar(train_out)
     save_tensor_set(test_out, to_tensor_set(test_x, test_y, {**meta, "split": "test"}))
-    for level, path in zip(levels, noisy_out, strict=True):
-        noisy = pixel_noise_test_set(test_x, test_y, level, level_stream(level), noise_seed,
-                                     {**meta, "split": "test"})
-        save_tensor_set(path, noisy)
-    log(f"MNIST from {origin}: {len(train_y)} train, {len(test_y)} test, "
-        f"{len(levels)} noise levels")
+    write_sidecar(test_out)
+    log(f"MNIST from {origin}: {len(train_y)} train, {len(test_y)} test")
 
 
 if __name__ == "__main__":

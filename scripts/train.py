@@ -51,7 +51,7 @@ from sparse_pkg.training.sampling import subset_indices
 @handle_errors
 def main(definitions, dataset, network, seed, train_path, test_path, validation_path, sampling,
          max_epochs, max_train_samples, out_dir, threads, device, gpu_required):
-    """Train NETWORK of DATASET with SEED exactly as PAPER.md describes; resumable.
+    """Train NETWORK of DATASET with SEED as docs/protocol.md §3-§5 describe; resumable.
 
     Writes the checkpoints of both selection protocols (paper: best clean test epoch; final:
     last epoch), the per-epoch history and the timings to --out-dir. Rerunning after a crash

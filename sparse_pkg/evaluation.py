@@ -1,7 +1,7 @@
 """Scoring a model on a (clean or noisy) test set: correct counts, overall and per class.
 
 Batched on the model's device, in eval mode (k-winners use their inference k). The noise score of
-PAPER.md is the sum of ``correct`` over the noise levels, computed later from these rows.
+docs/protocol.md §3.4, §4.6 sums ``correct`` over the levels; it is computed later from these rows.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The paper's network definitions: a validated, immutable record per network, and its loader.
 
-`config/networks.yaml` holds every network of the paper (PAPER.md sections 3 and 4); this module
+`config/networks.yaml` holds every network of the paper (docs/protocol.md §3.3, §4.9); this module
 reads it into `NetworkDefinition` records, checks every value (one-line errors naming the file,
 the network and the key) and knows the input geometry of each data set, so that layer sizes such
 as "units after the first pooling" are computed in one place.
@@ -22,7 +22,7 @@ import yaml
 from sparse_pkg.errors import InputError
 
 CONV_KERNEL_SIZE = 5
-"""Every conv layer: kernel 5, stride 1, no padding (PAPER.md section 2)."""
+"""Every conv layer: kernel 5, stride 1, no padding (docs/protocol.md §2.1)."""
 POOL_SIZE = 2
 """Every conv layer is followed by max-pooling with kernel and stride 2."""
 DENSE = "dense"

@@ -1,4 +1,4 @@
-"""Build a paper network (PAPER.md section 2) from its `NetworkDefinition`.
+"""Build a paper network (docs/protocol.md §2) from its `NetworkDefinition`.
 
 Shape: ``[conv(k5, s1, p0) -> (BatchNorm2d) -> MaxPool2d(2) -> k-winners-2d or ReLU] x 1|2 ->
 flatten -> linear(n) [sparse weights when weight_sparsity < 1] -> (BatchNorm1d) -> (dropout) ->

@@ -1,7 +1,7 @@
 """Figure 2: how likely a random sparse binary vector is to falsely match a stored pattern.
 
 A stored pattern keeps ``s`` of its active bits; a random vector with ``a`` of ``n`` bits active
-"matches" it when at least ``theta`` of those ``s`` bits are active in it (PAPER.md section 6).
+"matches" it when at least ``theta`` of those ``s`` bits are active in it (docs/protocol.md §6).
 This module gives the exact probability (integer combinatorics, no overflow), a vectorised Monte
 Carlo estimate that checks it independently, and the tidy table behind Figure 2.
 """
@@ -197,7 +197,7 @@ def figure2_table(
     a, label, s, theta, probability (exact), frequency (simulated), standard_error, matches,
     trials (rows with no match have frequency and standard error 0; drop them on a log axis).
     Each row's simulation is seeded by ``(seed, n, a)``, so a row does not depend on which
-    other rows are requested. Note (PAPER.md section 6): with
+    other rows are requested. Note (docs/protocol.md §6): with
     s = 24, theta = 12 the dense reference is about 0.58, not the ~0.005 of the original plot.
     """
     ns = [_as_int(v, "ns") for v in ns]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from sparse_pkg.errors import InputError
-from sparse_pkg.io.archive import normalise_member_name, safe_extract
+from sparse_pkg.io.archive import archive_header_problem, normalise_member_name, safe_extract
 
 
 def _member(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE, link: str = ""):
@@ -206,3 +207,36 @@ def test_normalise_member_name():
     assert normalise_member_name("./a//b/./c.wav") == "a/b/c.wav"
     assert normalise_member_name("./") == ""
     assert normalise_member_name("a\\b") == "a/b"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o755), (0o027, 0o750), (0o077, 0o700)])
+def test_extracted_folder_gets_the_umask_mode_not_0700(tmp_path, umask, mode):
+    archive = _make_archive(tmp_path / "a.tar.gz", [_member("x.txt", b"1")])
+    old = os.umask(umask)
+    try:
+        safe_extract(archive, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == mode
+
+
+def test_remedy_replaces_the_advice_to_download_again(tmp_path):
+    junk = tmp_path / "mine.tar.gz"
+    junk.write_bytes(b"\x1f\x8b" + b"not really gzip" * 10)
+    with pytest.raises(InputError) as caught:
+        safe_extract(junk, tmp_path / "out", remedy="fix the config key gsc.archive")
+    assert str(caught.value).endswith("; fix the config key gsc.archive")
+    assert "download" not in str(caught.value)
+
+
+def test_header_check_tells_a_text_file_from_an_archive(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n" * 200)
+    assert archive_header_problem(text).startswith("not a tar archive")
+    assert archive_header_problem(tmp_path / "absent.tar.gz") == "file not found"
+    assert archive_header_problem(tmp_path) == "is a folder, not an archive file"
+    gz = _make_archive(tmp_path / "a.tar.gz", [_member("x.txt", b"1")])
+    assert archive_header_problem(gz) is None
+    with tarfile.open(tmp_path / "a.tar", "w") as tar:
+        tar.addfile(*_member("x.txt", b"1"))
+    assert archive_header_problem(tmp_path / "a.tar") is None

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from sparse_pkg.config_check import config_error, load_schema
+from sparse_pkg.config_check import (
+    config_error,
+    config_file_error,
+    load_schema,
+    resolve_networks_file,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
@@ -56,3 +63,67 @@ def test_several_problems_report_the_first_key_and_count_the_rest():
         config["compute"].update(device="tpu")
     assert _error(two) == ("config key compute.device: 'tpu' is not allowed; use one of: auto, "
                            "cpu, cuda (and 1 more problem(s))")
+
+
+# Rules a JSON schema cannot say, refused before any job (issue 11, cases 4 and 5)
+
+def test_noise_levels_without_the_clean_level_are_refused():
+    line = _error(lambda c: c.update(noise_levels=[0.1, 0.2]))
+    assert line.startswith("config key noise_levels: 0.0 is missing; add it")
+    assert _error(lambda c: c.update(noise_levels=[0, 0.1])) is None  # 0 is 0.0
+
+
+def test_both_data_sets_disabled_is_refused():
+    def both_off(config):
+        config["mnist"]["enabled"] = False
+        config["gsc"]["enabled"] = False
+    assert _error(both_off) == ("config keys mnist.enabled, gsc.enabled: both are false, so "
+                                "there is nothing to run; set at least one to true")
+    assert _error(lambda c: c["gsc"].update(enabled=False)) is None
+
+
+# Config files Snakemake cannot load (case 8): `python -m sparse_pkg.config_check FILE`
+
+def _check_file(*paths) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sparse_pkg.config_check", *map(str, paths)],
+                          capture_output=True, text=True, cwd=REPO)
+
+
+def test_yaml_syntax_error_names_the_file_and_the_line(tmp_path):
+    bad = tmp_path / "my.yaml"
+    bad.write_text("run_label: demo\nseeds: 2\nnoise_levels: [0.0, 0.1\nmnist:\n  enabled: true\n")
+    result = _check_file(bad)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {bad}: line 4, column 6: YAML syntax error ")
+    assert "flow sequence at line 3" in lines[0] and "fix the file there" in lines[0]
+
+
+def test_missing_config_file_is_one_line(tmp_path):
+    result = _check_file(tmp_path / "absent.yaml")
+    assert result.returncode == 2
+    assert result.stderr == (f"error: {tmp_path / 'absent.yaml'}: config file not found; check "
+                             "the path given to --configfile\n")
+
+
+def test_good_config_files_pass_the_file_check():
+    result = _check_file(REPO / "config" / "config.yaml", REPO / "config" / "paper.yaml")
+    assert result.returncode == 0 and result.stderr == ""
+
+
+def test_a_list_at_the_top_is_refused(tmp_path):
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- seeds: 2\n")
+    assert config_file_error(listed).startswith(f"{listed}: the top level must be a mapping")
+
+
+# networks_file from the repository when Snakemake runs elsewhere (case 9)
+
+def test_networks_file_falls_back_to_the_repository(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_networks_file(None, REPO) == str(REPO / "config" / "networks.yaml")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "networks.yaml").write_text("mnist: {}\n")
+    assert resolve_networks_file("config/networks.yaml", REPO) == "config/networks.yaml"
+    assert resolve_networks_file("nowhere.yaml", REPO) == "nowhere.yaml"  # the loader names it

@@ -1,4 +1,4 @@
-"""Tests of the network definitions: the real config/networks.yaml against PAPER.md, and the
+"""Tests of the network definitions: the real config/networks.yaml against docs/protocol.md, and the
 loader's validation (every error is one line naming the file, the network and the key)."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def definitions() -> dict[str, dict[str, NetworkDefinition]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The real configuration equals PAPER.md sections 3, 4 and 5
+# The real configuration equals docs/protocol.md §3.3, §4.9, §5.3 and §5.4
 
 
 def test_all_twelve_networks_in_order(definitions):
@@ -50,7 +50,7 @@ def test_all_twelve_networks_in_order(definitions):
             assert (d.dataset, d.name) == (dataset, name)
 
 
-# PAPER.md section 3 table: conv channels, conv k (None = dense), n, k, weight sparsity,
+# docs/protocol.md §3.3 table: conv channels, conv k (None = dense), n, k, weight sparsity,
 # momentum, lr, epochs, first-epoch batch, boost strength.
 MNIST_ROWS = {
     "denseCNN1": ((30,), (None,), 1000, 1000, 1.0, 0.9, 0.01, 15, 64, 0.0),
@@ -90,7 +90,7 @@ def test_mnist_rows_match_paper(definitions, name):
     assert d.optimizer == "sgd"
 
 
-# PAPER.md section 4 table: conv k, n, k, weight sparsity, dropout, momentum, lr factor,
+# docs/protocol.md §4.9 table: conv k, n, k, weight sparsity, dropout, momentum, lr factor,
 # batch, epochs.
 GSC_ROWS = {
     "denseCNN2_DR00": ((None, None), 1000, 1000, 1.0, 0.0, 0.9, 0.8, 64, 20),
@@ -125,7 +125,7 @@ def test_gsc_rows_match_paper(definitions, name):
     assert d.duty_cycle_period == 1000
 
 
-# PAPER.md section 5: label, accuracy mean/std, noise score mean/std.
+# docs/protocol.md §5.3, §5.4: label, accuracy mean/std, noise score mean/std.
 PUBLISHED = {
     ("mnist", "denseCNN1"): ("Dense CNN-1", 99.14, 0.03, 74569, 3200),
     ("mnist", "denseCNN2"): ("Dense CNN-2", 99.31, 0.06, 97040, 2853),

@@ -1,4 +1,4 @@
-"""Pixel noise (PAPER.md section 3): exact counts, distinct pixels, seeding, normalization."""
+"""Pixel noise (docs/protocol.md §3.4): exact counts, distinct pixels, seeding, normalization."""
 
 from __future__ import annotations
 

@@ -153,7 +153,7 @@ def test_editing_one_network_reruns_only_its_jobs_and_the_report(clean_run):
         assert job_counts(output) == {
             "train": 1, "evaluate_run": 1,  # sparseCNN1's run alone
             "aggregate": 1, "table": 2, "table3": 1, "figure4": 1, "gsc_noise_figure": 1,
-            "all": 1,
+            "claims": 1, "all": 1,
         }
         assert "network=sparseCNN1" in output and "network=denseCNN1" not in output
     finally:
@@ -200,13 +200,12 @@ def _kill_when(process: subprocess.Popen, path: Path, deadline_s: float = 600) -
 
 
 def test_a_job_killed_between_its_outputs_is_rerun_not_refused(tmp_path_factory, clean_run):
-    # gsc_eval_features writes validation.pt first and background.pt last; killed in between,
-    # the job is marked incomplete with some outputs on disk. The workflow's default profile
-    # (rerun-incomplete) reruns it on the next plain `snakemake` instead of refusing to go on.
+    # gsc_eval_features writes validation.pt first and test.pt's checksum last; killed in
+    # between, the job is marked incomplete with some outputs on disk. The workflow's default
+    # profile (rerun-incomplete) reruns it on the next plain `snakemake` instead of refusing.
     workdir = _new_workdir(tmp_path_factory, "incomplete")
     outputs = [Path("data/gsc") / name for name in
-               ("validation.pt", "test.pt", "noisy/level_0.pt", "noisy/level_0.1.pt",
-                "noisy/level_0.5.pt", "background.pt")]
+               ("validation.pt", "validation.pt.sha256", "test.pt", "test.pt.sha256")]
     target = str(outputs[-1])
     process = subprocess.Popen(_command(workdir, "--cores", "1", target), env=snakemake_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -236,3 +235,158 @@ def test_job_stats_parser_reads_snakemake_tables():
               "train           2\ntotal           3\n\nSelect jobs to execute...\n")
     assert job_counts(sample) == {"aggregate": 1, "train": 2}
     assert job_counts("Nothing to be done (all requested files are present).") == {}
+
+
+# --- Nothing recomputed that need not be, nothing lost on a damaged cache ---------------------
+
+PREPARATION = {"mnist_prepare", "gsc_extract", "gsc_eval_features", "gsc_train_features", "train"}
+
+
+def _variant(tmp_path: Path, edit) -> Path:
+    """A copy of the test configuration changed by ``edit(document)``."""
+    document = yaml.safe_load(CONFIG.read_text())
+    edit(document)
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def _dry_run(workdir: Path, configfile: Path) -> str:
+    result = run_snakemake(workdir, configfile, "-n", networks_file="networks.yaml")
+    return result.stdout + result.stderr
+
+
+def test_adding_a_noise_level_reruns_only_its_noisy_sets_and_evaluations(clean_run, tmp_path):
+    variant = _variant(tmp_path, lambda d: d["noise_levels"].append(0.3))
+    output = _dry_run(clean_run, variant)
+    counts = job_counts(output)
+    assert not PREPARATION & set(counts), counts  # no training, no clean set rewritten
+    assert counts["mnist_noise"] == 1 and counts["gsc_noise"] == 1
+    assert counts["verify_data"] == 2  # the two new files only
+    assert counts["evaluate_run"] == 3  # evaluate_per: run scores a run's levels in one job
+    noisy = re.findall(r"wildcards: level=(\S+)", output)
+    assert noisy and set(noisy) == {"0.3"}
+
+
+def test_a_new_noise_seed_reruns_only_noisy_sets_and_evaluations(clean_run, tmp_path):
+    def reseed(document):
+        document["mnist"]["noise_seed"] = 99
+        document["gsc"]["noise_seed"] = 98
+
+    counts = job_counts(_dry_run(clean_run, _variant(tmp_path, reseed)))
+    assert not PREPARATION & set(counts), counts
+    assert counts["mnist_noise"] == 3 and counts["gsc_noise"] == 3
+    assert counts["gsc_background"] == 1 and counts["evaluate_background"] == 1
+    assert counts["evaluate_run"] == 3
+
+
+def _copy(source: Path, target: Path) -> Path:
+    """``cp -a``, as a user copies a project: times, modes and Snakemake's records kept."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cp", "-a", str(source), str(target)], check=True)
+    return target
+
+
+def _copy_of_clean_run(clean_run: Path, name: str) -> Path:
+    """A finished tree to damage, beside the original (the same depth: a repository file given
+    as an input is recorded relative to the working folder)."""
+    return _copy(clean_run, clean_run.with_name(f"{clean_run.name}_{name}"))
+
+
+def _run_files(workdir: Path) -> dict[str, tuple[int, int]]:
+    """Every file of every run folder (checkpoints, histories, evaluations): mtime and size."""
+    return {path: stat for path, stat in _files(workdir).items() if path.startswith("results/runs")}
+
+
+def _hint(workdir: Path, log: str) -> str:
+    """The command the one-line error of a verify_data log tells the user to type."""
+    line = (workdir / "results/logs/verify_data" / log).read_text().strip().splitlines()[-1]
+    assert line.startswith("error: "), line
+    return re.search(r"`([^`]+)`", line).group(1)
+
+
+def test_a_truncated_training_set_stops_the_run_before_training_and_loses_nothing(clean_run):
+    workdir = _copy_of_clean_run(clean_run, "truncated_train")
+    runs, train = _run_files(workdir), workdir / "data/mnist/train.pt"
+    original = train.read_bytes()
+    os.truncate(train, len(original) // 2)  # a full disk, an interrupted copy
+    result = run_snakemake(workdir, CONFIG, "--cores", "2", networks_file="networks.yaml",
+                           check=False, timeout=900)
+    assert result.returncode != 0
+    assert _run_files(workdir) == runs  # no training job started: every run file untouched
+    hint = _hint(workdir, "mnist/train.log")
+    assert hint == "rm data/mnist/train.pt"
+    subprocess.run(hint, shell=True, cwd=workdir, check=True)
+    counts = job_counts(snakemake(workdir, "-n"))
+    # rebuilt, and what reads it reruns: the two MNIST trainings (and the noisy sets made
+    # from the test set written with it); nothing of GSC
+    assert counts["mnist_prepare"] == 1 and counts["train"] == 2
+    assert counts["evaluate_run"] == 2  # the MNIST runs; the GSC data and run are left alone
+    assert not {"gsc_extract", "gsc_eval_features", "gsc_noise", "gsc_train_features"} & set(
+        counts), counts
+
+
+def test_a_truncated_noisy_level_is_caught_and_rm_rebuilds_only_it(clean_run):
+    workdir = _copy_of_clean_run(clean_run, "truncated_level")
+    runs, level = _run_files(workdir), workdir / "data/gsc/noisy/level_0.5.pt"
+    original = level.read_bytes()
+    os.truncate(level, len(original) - 1000)
+    result = run_snakemake(workdir, CONFIG, "--cores", "2", networks_file="networks.yaml",
+                           check=False, timeout=900)
+    assert result.returncode != 0
+    assert _run_files(workdir) == runs  # evaluations and checkpoints untouched
+    hint = _hint(workdir, "gsc/noisy/level_0.5.log")
+    assert hint == "rm data/gsc/noisy/level_0.5.pt"
+    subprocess.run(hint, shell=True, cwd=workdir, check=True)
+    counts = job_counts(snakemake(workdir, "--cores", "2"))  # the hint's command works
+    assert counts["gsc_noise"] == 1 and counts["verify_data"] == 1
+    assert counts["evaluate_run"] == 1  # the one GSC run's evaluation, no training
+    assert not PREPARATION & set(counts) and "mnist_noise" not in counts, counts
+    assert level.read_bytes() == original
+    trained = {p: s for p, s in runs.items() if "/eval/" not in p}
+    assert {p: s for p, s in _run_files(workdir).items() if p in trained} == trained
+    for name in COMPARED:
+        assert (workdir / "results" / name).read_bytes() == \
+            (clean_run / "results" / name).read_bytes(), name
+
+
+def _project_snakemake(project: Path, *args: str) -> str:
+    """Snakemake as a user runs it in a checkout: its own Snakefile, config and networks file."""
+    result = subprocess.run(
+        [str(SNAKEMAKE), "--snakefile", str(project / "workflow" / "Snakefile"), "--directory",
+         str(project), "--configfile", str(project / "quick.yaml"), *args],
+        capture_output=True, text=True, env=snakemake_env(), timeout=900)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    return output
+
+
+def test_a_copied_project_plans_nothing(tmp_path):
+    """A checkout with its finished results, copied (cp -a) elsewhere and the original removed:
+    nothing to redo, because nothing Snakemake records (params, commands, input file names)
+    holds the project's location."""
+    project = tmp_path / "project"
+    for part in ("workflow", "scripts", "sparse_pkg", "config", "envs"):
+        shutil.copytree(REPO / part, project / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+
+    def quick(document):  # every rule of the demo DAG, short trainings
+        document["mnist"].update(max_epochs=1, max_train_samples=300)
+
+    shutil.copy(_variant(tmp_path, quick), project / "quick.yaml")
+    _project_snakemake(project, "--cores", "2")
+    moved = _copy(project, tmp_path / "elsewhere" / "deeper" / "project")
+    shutil.rmtree(project)
+    assert "Nothing to be done" in _project_snakemake(moved, "-n")
+
+
+def test_levels_are_written_exactly_in_file_names(tmp_path):
+    """1e-05 as 'level_1e-05' broke evaluate_per: level (the level wildcard is a plain decimal)
+    and 0.1234567 was rounded to 0.123457."""
+    variant = _variant(tmp_path, lambda d: (d.update(noise_levels=[0.0, 1e-05, 0.1234567]),
+                                            d["compute"].update(evaluate_per="level")))
+    output = run_snakemake(tmp_path, variant, "-n", networks_file=REPO / "config/networks.yaml",
+                           check=False).stdout
+    assert "data/mnist/noisy/level_0.00001.pt" in output, output[-3000:]
+    assert "eval/level_0.1234567.parquet" in output and "e-05" not in output
+    assert job_counts(output)["evaluate"] == 3 * 3  # 3 runs x 3 levels

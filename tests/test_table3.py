@@ -1,4 +1,4 @@
-"""Tests of Table 3: every row derived by hand from PAPER.md, and the markdown's footnotes."""
+"""Tests of Table 3: every row derived by hand (docs/protocol.md §5.5), and the footnotes."""
 
 from __future__ import annotations
 

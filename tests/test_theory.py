@@ -49,7 +49,7 @@ def test_match_probability_hand_checked_small_cases():
 
 
 def test_match_probability_paper_example():
-    # PAPER.md section 6: P(300, 64) = 0.0010946...
+    # docs/protocol.md §6: P(300, 64) = 0.0010946...
     p = match_probability(300, 64)
     assert p == pytest.approx(0.0010946, abs=5e-8)
     assert f"{p:.4g}" == "0.001095"
@@ -205,7 +205,7 @@ def test_figure2_table_probability_falls_with_n(default_grid_table):
         rows = default_grid_table[default_grid_table["label"] == f"a={a}"].sort_values("n")
         assert (rows["a"] == a).all()
         assert (np.diff(rows["probability"].to_numpy()) < 0).all()
-    # The dense reference stays near 0.58 (PAPER.md: not the original plot's ~0.005).
+    # The dense reference stays near 0.58 (docs/protocol.md §6: not the original plot's ~0.005).
     dense = default_grid_table[default_grid_table["label"] == DENSE_LABEL]["probability"]
     assert dense.between(0.58, 0.585).all()
 

@@ -4,6 +4,7 @@ the epoch samplers, both selection protocols, and determinism."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 import numpy as np
@@ -88,7 +89,7 @@ def test_two_epoch_run_learns(paper_runs, key):
 def test_history_records_schedule_and_run_facts(paper_runs, key):
     history, out = paper_runs[key]
     definition = DEFINITIONS[key[0]][key[1]]
-    # PAPER.md: lr * factor**e; first-epoch batch size in epoch 0 only
+    # docs/protocol.md §3.2, §4.8: lr * factor**e; first-epoch batch size in epoch 0 only
     expected_lr = {
         ("mnist", "sparseCNN2"): [0.02, 0.016],
         ("mnist", "denseCNN1"): [0.01, 0.008],
@@ -180,7 +181,7 @@ def _record_training_batches(monkeypatch) -> list[list[torch.Tensor]]:
 
 
 def test_first_epoch_batch_size_and_lr_reach_the_optimizer(monkeypatch, tmp_path):
-    # MNIST Sparse CNN-2: first-epoch batch 4, then 64; lr 0.02, then 0.02 * 0.8 (PAPER.md)
+    # MNIST Sparse CNN-2: epoch-0 batch 4, then 64; lr 0.02, then 0.02 * 0.8 (docs/protocol.md §3.3)
     epochs = _record_training_batches(monkeypatch)
     step_lrs: list[float] = []
 
@@ -384,3 +385,38 @@ def test_training_data_copies_and_move():
     assert moved.copies == 2 and moved.balanced and moved.validation is None
     assert torch.equal(moved.epoch_features(3), data.train_features[:, 1])
     assert torch.equal(moved.test.labels, data.test.labels)
+
+
+def test_corrupt_resume_state_is_discarded_with_a_log_line(tmp_path):
+    """A damaged resume.pt (disk trouble; writes are atomic) is not silently ignored: the log
+    says it was discarded, and the run starts over with the bytes of an uninterrupted run."""
+    definition = tiny_definition("mnist")
+    data = _data("mnist", 48)
+    train(definition, data, seed=8, out_dir=tmp_path / "whole", max_epochs=2)
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "resume.pt").write_bytes(b"PK\x03\x04 truncated zip")
+    logged: list[str] = []
+    train(definition, data, seed=8, out_dir=tmp_path / "damaged", max_epochs=2,
+          log=logged.append)
+    discarded = [line for line in logged if "discarded" in line]
+    assert len(discarded) == 1, logged
+    assert discarded[0].startswith(f"{tmp_path / 'damaged' / 'resume.pt'}: unreadable resume "
+                                   "state (")
+    assert discarded[0].endswith("discarded; training starts again from epoch 1")
+    assert (tmp_path / "damaged" / "history.parquet").read_bytes() == \
+        (tmp_path / "whole" / "history.parquet").read_bytes()
+    assert not (tmp_path / "damaged" / "resume.pt").exists()
+
+
+def test_training_logs_progress_lines_within_an_epoch(monkeypatch, tmp_path):
+    """Off a terminal, long epochs log periodic progress lines (here every batch: the pace is
+    tested in test_progress.py); on a terminal the bar shows it and no lines are added."""
+    eager = functools.partial(run_module.Progress, interval=0.0)
+    monkeypatch.setattr(run_module, "Progress", eager)
+    logged: list[str] = []
+    train(tiny_definition("mnist"), _data("mnist", 48), seed=8, out_dir=tmp_path / "a",
+          max_epochs=2, log=logged.append)
+    progress = [line for line in logged if " samples (" in line]
+    assert any(line.startswith("mnist/tinySparse seed 8 epoch 1/2: ") for line in progress)
+    assert any(line.startswith("mnist/tinySparse seed 8 epoch 2/2: 48/48 samples (100 %), "
+                               "done in ") for line in progress), logged

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from workflow_helpers import SNAKEMAKE, job_counts, run_snakemake
+from workflow_helpers import SNAKEMAKE, job_counts, run_snakemake, snakemake_env
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
@@ -123,6 +125,7 @@ def _one_error_line(result) -> str:
         ("mnist", "networks", ["noSuchNet"], "config key mnist.networks: unknown network(s) "
                                              "noSuchNet"),
         ("gsc", "archive", None, "config key gsc.archive: required"),
+        (None, "noise_levels", [0.1, 0.5], "config key noise_levels: 0.0 is missing; add it"),
     ],
 )
 def test_bad_config_values_fail_in_one_line_naming_the_key(tmp_path, section, key, value, named):
@@ -169,12 +172,12 @@ def test_gpu_config_reaches_the_jobs(tmp_path):
     strict = tmp_path / "strict.yaml"
     strict.write_text(yaml.safe_dump(document))
     commands = snakemake(tmp_path, "-n", "-p", configfile=strict).stdout
-    trains = [line for line in commands.splitlines() if "scripts/train.py" in line]
+    trains = [line for line in commands.splitlines() if "scripts.train " in line]
     assert trains and all("--device cuda" in t and "--gpu-required" in t for t in trains)
     document["compute"]["on_missing_gpu"] = "fallback"
     strict.write_text(yaml.safe_dump(document))
     commands = snakemake(tmp_path, "-n", "-p", configfile=strict).stdout
-    trains = [line for line in commands.splitlines() if "scripts/train.py" in line]
+    trains = [line for line in commands.splitlines() if "scripts.train " in line]
     assert trains and all("--gpu-required" not in t for t in trains)
 
 
@@ -198,3 +201,114 @@ def test_html_report_holds_the_figures_and_tables(finished_run):
     html = (finished_run / "results" / "report.html").read_text(errors="replace")
     for name in ["table1.md", "table2.md", "table3.md", "fig2.png", "fig4.png", "gsc_noise.png"]:
         assert name in html, name
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 11: refusals up front, errors on the console, a failed extraction keeps the previous one
+
+
+def _tiny_with(tmp_path: Path, name: str, edit) -> Path:
+    """A copy of the tiny config with ``edit`` applied, written to ``tmp_path / name``."""
+    document = yaml.safe_load(TINY.read_text())
+    edit(document)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_both_data_sets_disabled_is_refused_and_nothing_is_overwritten(tmp_path):
+    def both_off(document):
+        document["mnist"]["enabled"] = False
+        document["gsc"]["enabled"] = False
+    config = _tiny_with(tmp_path, "off.yaml", both_off)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "metrics.parquet").write_bytes(b"earlier results")
+    result = snakemake(tmp_path, "--cores", "1", configfile=config, check=False)
+    line = _one_error_line(result)
+    assert line == ("error: config keys mnist.enabled, gsc.enabled: both are false, so there is "
+                    "nothing to run; set at least one to true")
+    assert (results / "metrics.parquet").read_bytes() == b"earlier results"
+    assert sorted(p.name for p in results.iterdir()) == ["metrics.parquet"]
+
+
+def test_default_networks_file_is_found_with_directory_elsewhere(tmp_path):
+    """Without networks_file in the config, `--directory` elsewhere reads the repository's."""
+    command = [str(SNAKEMAKE), "--snakefile", str(REPO / "workflow" / "Snakefile"),
+               "--directory", str(tmp_path), "--configfile", str(TINY), "-n"]
+    result = subprocess.run(command, capture_output=True, text=True, env=snakemake_env(),
+                            timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert job_counts(result.stdout)["train"] == 8
+
+
+def test_a_text_file_as_the_archive_is_refused_before_any_job(tmp_path):
+    (tmp_path / "notes.txt").write_text("my notes\n" * 100)
+    config = _tiny_with(tmp_path, "mine.yaml",
+                        lambda d: d["gsc"].update(source="archive", archive="notes.txt"))
+    line = _one_error_line(snakemake(tmp_path, "-n", configfile=config, check=False))
+    assert line.startswith("error: config key gsc.archive: notes.txt: not a tar archive")
+    assert "download" not in line
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def failed_extraction(tmp_path_factory):
+    """A finished extraction (synthetic archive), then a run on a user's archive that is cut
+    in half (right checksum, so extraction itself fails): (workdir, store before, result)."""
+    workdir = tmp_path_factory.mktemp("failed_extraction")
+    snakemake(workdir, "--cores", "2", "data/gsc/manifest.parquet")
+    store = workdir / "data" / "gsc" / "extracted"
+    before = _tree_digest(store)
+    whole = (workdir / "data" / "gsc" / "synthetic_speech_commands.tar.gz").read_bytes()
+    cut = workdir / "mine.tar.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    sha = hashlib.sha256(cut.read_bytes()).hexdigest()
+    config = _tiny_with(workdir, "mine.yaml", lambda d: d["gsc"].update(
+        source="archive", archive="mine.tar.gz", sha256=sha))
+    result = snakemake(workdir, "--cores", "2", "data/gsc/manifest.parquet", configfile=config,
+                       check=False)
+    return workdir, before, result
+
+
+def test_failed_extraction_keeps_the_previous_clips_manifest_and_sidecar(failed_extraction):
+    workdir, before, result = failed_extraction
+    assert result.returncode != 0
+    store = workdir / "data" / "gsc" / "extracted"
+    assert {"manifest.parquet", "manifest_skipped.json"} <= set(before)
+    digits = [n for n in before if n.endswith(".wav") and "_background_noise_" not in n]
+    assert len(digits) == 120  # the tiny synthetic archive's digit clips
+    assert _tree_digest(store) == before  # every clip, the manifest and the sidecar
+    leftovers = [p.name for p in store.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_a_failed_jobs_error_line_is_on_the_console(failed_extraction):
+    """show-failed-logs (workflow/profiles/default): the log's one line reaches the console,
+    and for a user's own archive it names the config key to fix, not a download."""
+    workdir, _, result = failed_extraction
+    console = result.stdout + result.stderr
+    errors = [line for line in console.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, console[-3000:]
+    assert errors[0].startswith("error: mine.tar.gz: truncated or corrupt archive (")
+    assert errors[0].endswith("; fix the config key gsc.archive (now mine.tar.gz): point it at "
+                              "a good copy of speech_commands_v0.01.tar.gz")
+    assert "results/logs/gsc_extract.log" in console
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+def test_make_run_checks_the_config_file_before_snakemake(tmp_path):
+    """`make run CONFIG=...` checks the file first (python -m sparse_pkg.config_check: file
+    and line of a YAML error, one line for a missing file; tested in test_config_check)."""
+    result = subprocess.run(["make", "-n", "-o", ".venv/.installed-runtime", "run",
+                             "CONFIG=my_config.yaml"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stdout.splitlines() if line.strip()]
+    assert commands[0].endswith("python -m sparse_pkg.config_check my_config.yaml")
+    assert "snakemake --cores" in commands[1]
+    assert "--configfile my_config.yaml" in result.stdout

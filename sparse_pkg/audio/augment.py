@@ -1,4 +1,4 @@
-"""Training augmentation of GSC clips (PAPER.md section 4), vectorised over the batch.
+"""Training augmentation of GSC clips (docs/protocol.md §4.5), vectorised over the batch.
 
 Per clip, each step independently with its own probability (0.5 in the paper), in order:
 amplitude x U(0.7, 1.1); speed-and-pitch change by linear-interpolation resampling with
@@ -28,6 +28,7 @@ from sparse_pkg.audio.features import (
     N_FRAMES,
     N_MELS,
     mel_db_from_power,
+    progress_chunks,
     resolve_chunking,
     stft,
 )
@@ -259,7 +260,7 @@ def augment_dataset(
     chunks = [
         apply_augmentations(waveforms[start : start + batch_size].to(target),
                             draws[start : start + batch_size]).cpu()
-        for start in range(0, n_clips, batch_size)
+        for start in progress_chunks(n_clips, batch_size, f"augmented copy {epoch}")
     ]
     if not chunks:
         return torch.empty((0, N_MELS, N_FRAMES), dtype=torch.float32)

@@ -1,6 +1,6 @@
 """Log-mel features of one-second 16 kHz clips, batched in torch, equal to librosa's.
 
-The paper's features (PAPER.md section 4) are librosa 0.6.2's ``power_to_db(melspectrogram(
+The paper's features (docs/protocol.md §4.4) are librosa 0.6.2's ``power_to_db(melspectrogram(
 y, sr=16000, n_fft=2048, hop_length=512, n_mels=32), ref=np.max, top_db=80)`` with centred
 frames padded by reflection. Here they are computed for a whole batch at once on whatever
 device the waveforms live on, so a GPU box extracts features on the GPU. The pieces are
@@ -16,10 +16,12 @@ float64 construction matches ``librosa.filters.mel`` to ~1e-11 relative.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import torch
 
 from sparse_pkg.audio.wav import CLIP_SAMPLES, SAMPLE_RATE
+from sparse_pkg.progress import Progress
 
 N_FFT = 2048
 HOP_LENGTH = 512
@@ -173,6 +175,15 @@ def resolve_chunking(
     return size, target
 
 
+def progress_chunks(n_clips: int, batch_size: int, what: str) -> Iterator[int]:
+    """The start of each chunk of ``batch_size`` clips; work on the full archive takes long
+    enough for :class:`~sparse_pkg.progress.Progress` to log lines as chunks finish."""
+    progress = Progress(n_clips, what, unit="clips")
+    for start in range(0, n_clips, batch_size):
+        yield start
+        progress.update(min(batch_size, n_clips - start))
+
+
 def clean_features(
     waveforms: torch.Tensor,
     batch_size: int | None = None,
@@ -188,7 +199,7 @@ def clean_features(
     batch_size, target = resolve_chunking(waveforms, batch_size, device)
     chunks = [
         log_mel_spectrogram(waveforms[start : start + batch_size].to(target)).cpu()
-        for start in range(0, waveforms.shape[0], batch_size)
+        for start in progress_chunks(waveforms.shape[0], batch_size, "log-mel features")
     ]
     if not chunks:
         return torch.empty((0, N_MELS, N_FRAMES), dtype=torch.float32)

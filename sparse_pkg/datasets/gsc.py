@@ -8,8 +8,10 @@ set's hashing rule when the lists are absent. Clips load as one float32 (N, 1600
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,8 +29,9 @@ from sparse_pkg.datasets.gsc_splits import (
     which_set,
 )
 from sparse_pkg.errors import InputError
-from sparse_pkg.io.archive import safe_extract
+from sparse_pkg.io.archive import make_temp_folder, replace_folder, safe_extract
 from sparse_pkg.io.atomic import atomic_path, write_text
+from sparse_pkg.progress import Progress
 
 MANIFEST_COLUMNS = ("path", "word", "speaker", "utterance", "label", "split")
 
@@ -52,17 +55,93 @@ def _require_digit_folders(archive: Path):
     return verify
 
 
-def extract_gsc(archive: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
+def extract_gsc(archive: str | os.PathLike, dest: str | os.PathLike, *,
+                remedy: str | None = None) -> list[str]:
     """Safely extract the ten digit folders, ``_background_noise_/`` and the two split lists.
 
     All or nothing: ``dest`` appears only when every digit folder held WAV files. Returns the
     extracted member names. Raises InputError naming the archive when it is missing, corrupt,
-    unsafe or lacks a digit folder.
+    unsafe or lacks a digit folder; ``remedy`` replaces the advice to download it again.
     """
     archive_path = Path(archive)
     return safe_extract(
-        archive_path, dest, wanted_member, verify=_require_digit_folders(archive_path)
+        archive_path, dest, wanted_member, verify=_require_digit_folders(archive_path),
+        remedy=remedy,
     )
+
+
+STORE_CLIPS = "clips"
+STORE_MANIFEST = "manifest.parquet"
+STORE_SKIPPED = "manifest_skipped.json"
+
+
+def extract_to_store(
+    archive: str | os.PathLike, store: str | os.PathLike, *, skip_bad: bool = False,
+    remedy: str | None = None, shown_root: str | os.PathLike | None = None,
+) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Extract, build the manifest and read every clip, then replace ``store`` in one rename.
+
+    ``store`` holds ``clips/``, ``manifest.parquet`` and ``manifest_skipped.json`` of one
+    archive, always together: everything is built in a temporary sibling folder, so a failure
+    (bad archive, bad WAV, full disk) leaves the previous store as it was. Errors about a clip
+    name it under ``shown_root`` (the folder the user sees) rather than the temporary folder.
+    Returns the manifest and the skipped clips.
+    """
+    store_path = Path(os.path.abspath(store))
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_temp_folder(store_path.parent, prefix=f".{store_path.name}.partial-")
+    try:
+        clips = tmp / STORE_CLIPS
+        extract_gsc(archive, clips, remedy=remedy)
+        try:
+            manifest = build_manifest(clips)
+            _, skipped = load_clips(manifest, clips, skip_bad=skip_bad)
+        except InputError as exc:
+            if shown_root is None:
+                raise
+            raise InputError(str(exc).replace(str(clips), str(shown_root))) from None
+        if skipped:
+            bad = {s["path"] for s in skipped}
+            manifest = manifest[~manifest["path"].isin(bad)].reset_index(drop=True)
+        write_manifest(manifest, tmp / STORE_MANIFEST)
+        write_skipped_sidecar(skipped, tmp / STORE_SKIPPED)
+        replace_folder(tmp, store_path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        raise
+    return manifest, skipped
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link (instant, no extra disk); a copy where the file system has none."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def publish_store(store: str | os.PathLike, clips_dest: str | os.PathLike,
+                  manifest_out: str | os.PathLike, skipped_out: str | os.PathLike) -> None:
+    """Give the store's clips, manifest and sidecar their workflow paths.
+
+    ``clips_dest`` becomes a tree of hard links to the store's clips (built beside it, then
+    renamed), the manifest and sidecar are copied atomically. Deleting these copies, as
+    Snakemake does with the outputs of a job it reruns or that failed, leaves the store's
+    files in place.
+    """
+    source = Path(store)
+    dest = Path(os.path.abspath(clips_dest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_temp_folder(dest.parent, prefix=f".{dest.name}.partial-")
+    try:
+        shutil.copytree(source / STORE_CLIPS, tmp / "tree", copy_function=_link_or_copy)
+        replace_folder(tmp / "tree", dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for name, out in ((STORE_MANIFEST, manifest_out), (STORE_SKIPPED, skipped_out)):
+        with atomic_path(out) as part:
+            shutil.copyfile(source / name, part)
 
 
 def _read_list(path: Path) -> set[str]:
@@ -186,6 +265,7 @@ def load_clips(
     out = torch.zeros((len(paths), CLIP_SAMPLES), dtype=torch.float32)
     skipped: list[dict[str, str]] = []
     kept = 0
+    progress = Progress(len(paths), "reading clips", unit="clips")
     for rel in paths:
         try:
             samples, rate = read_wav(root_path / rel)
@@ -196,9 +276,11 @@ def load_clips(
                     "(extract_gsc.py --skip-bad)"
                 ) from None
             skipped.append({"path": rel, "reason": str(exc)})
+            progress.update()
             continue
         out[kept] = fix_length(to_16k(samples, rate), CLIP_SAMPLES)
         kept += 1
+        progress.update()
     return out[:kept].contiguous(), skipped
 
 

@@ -1,6 +1,6 @@
 """MNIST: IDX reader, checksum-verified download, the embedded real subset, tensor sets.
 
-The full protocol (PAPER.md section 3) downloads the four official IDX files; mirrors and
+The full protocol (docs/protocol.md §3.1) downloads the four official IDX files; mirrors and
 MD5s come from the caller (the configuration), never from constants here. The offline demo
 uses a real 5,000-digit MNIST subset shipped inside the package (``sparse_pkg/data``, see
 its README for provenance and license). Images stay uint8 (N x 28 x 28) until
@@ -26,7 +26,7 @@ from sparse_pkg.errors import InputError
 from sparse_pkg.io.download import download
 from sparse_pkg.io.tensors import TensorSet
 
-#: Normalization of PAPER.md section 3, applied to pixels in [0, 1].
+#: Normalization of docs/protocol.md §3.1, applied to pixels in [0, 1].
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
@@ -222,6 +222,24 @@ def uint8_to_unit(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     return images.to(torch.float32) / 255.0
 
 
+def features_to_uint8(features: torch.Tensor, source: str = "features") -> torch.Tensor:
+    """The uint8 images (N, H, W) that :func:`to_tensor_set` normalized into ``features``.
+
+    Exact: undoing the float32 normalization lands within 1e-3 of a multiple of 1/255, far
+    inside the 0.5 rounding margin, so noise can be added to a saved test set (one job per
+    noise level) with the same bytes as from the original images. Features that are not
+    normalized 8-bit pixels are refused, naming ``source``.
+    """
+    pixels = (features.reshape(features.shape[0], *features.shape[-2:]).to(torch.float64)
+              * MNIST_STD + MNIST_MEAN) * 255.0
+    rounded = pixels.round()
+    if features.numel() and (float((pixels - rounded).abs().max()) > 1e-3
+                             or float(rounded.min()) < 0 or float(rounded.max()) > 255):
+        raise InputError(f"{source}: not normalized 8-bit MNIST pixels; rebuild it with "
+                         "scripts/prepare_mnist.py")
+    return rounded.to(torch.uint8)
+
+
 def to_tensor_set(
     images_uint8: np.ndarray | torch.Tensor,
     labels: np.ndarray | torch.Tensor,
@@ -229,7 +247,7 @@ def to_tensor_set(
 ) -> TensorSet:
     """A TensorSet with features float32 (N, 1, 28, 28), normalized, and int64 labels.
 
-    Pixels are divided by 255 and normalized with mean 0.1307, std 0.3081 (PAPER.md 3).
+    Pixels are divided by 255 and normalized with mean 0.1307, std 0.3081 (docs/protocol.md §3.1).
     """
     if images_uint8.ndim != 3:
         raise ValueError(f"expected images of shape (N, H, W), got {tuple(images_uint8.shape)}")

@@ -5,7 +5,8 @@ paths, no ``..`` components, no symbolic or hard links leaving the destination, 
 or FIFOs), and one bad member rejects the whole archive. Python's own ``"data"`` extraction
 filter is applied as a second layer. Members are extracted into a temporary sibling folder that
 is renamed to the destination only when extraction (and the caller's verification) completed,
-so an interrupted run never leaves a half-extracted folder behind.
+so an interrupted run never leaves a half-extracted folder behind. Folders made here get the
+usual permissions (0777 less the umask, e.g. 0755), not the 0700 of a bare temporary folder.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ MemberFilter = Callable[[str], bool]
 Verifier = Callable[[Sequence[str]], None]
 
 _CORRUPT_ERRORS = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError)
+DOWNLOAD_AGAIN = "delete it and download it again, or replace it with a good copy"
 
 
 def normalise_member_name(name: str) -> str:
@@ -84,6 +86,30 @@ def unsafe_reason(member: tarfile.TarInfo) -> str | None:
     return None
 
 
+_TAR_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")  # gzip, bzip2, xz
+
+
+def archive_header_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be a tar archive (plain, gzip, bzip2 or xz), or None.
+
+    Cheap: only the first 512 bytes are read, so a workflow can refuse a wrong file (a text
+    file, a folder, a missing path) before any job starts. A damaged archive with a good
+    header passes here and is caught by :func:`safe_extract`.
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except FileNotFoundError:
+        return "file not found"
+    except IsADirectoryError:
+        return "is a folder, not an archive file"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if head.startswith(_TAR_MAGIC) or head[257:262] == b"ustar":
+        return None
+    return "not a tar archive (its first bytes are neither gzip, bzip2, xz nor tar)"
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -104,6 +130,33 @@ def _extract_member(
             "a link; the archive is unsafe: replace it with the official one"
         )
     tar.extract(member, root, filter="data")
+
+
+def _umask() -> int:
+    """The process's file-mode creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def make_temp_folder(parent: str | os.PathLike, prefix: str) -> Path:
+    """A new uniquely named folder in ``parent`` with the mode a plain ``mkdir`` would give.
+
+    ``tempfile.mkdtemp`` makes its folders 0700; renamed into place, such a folder would stay
+    unreadable to everyone else (a shared data folder, a group project).
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    folder.chmod(0o777 & ~_umask())
+    return folder
+
+
+def replace_folder(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Move the finished folder ``tmp`` to ``dest``, replacing an older ``dest`` if any.
+
+    Both are in the same parent folder, so each step is a rename; an older ``dest`` is put
+    back if the final rename fails.
+    """
+    _commit(Path(tmp), Path(dest))
 
 
 def _commit(tmp: Path, dest: Path) -> None:
@@ -129,6 +182,7 @@ def safe_extract(
     member_filter: MemberFilter | None = None,
     *,
     verify: Verifier | None = None,
+    remedy: str | None = None,
 ) -> list[str]:
     """Extract the members of ``archive`` that ``member_filter`` accepts into folder ``dest``.
 
@@ -138,13 +192,17 @@ def safe_extract(
     the result is moved into place and may raise to abort. Returns the extracted names in
     archive order. Raises InputError (one line naming the archive and, where it applies, the
     member) for a missing, truncated, corrupt or unsafe archive; ``dest`` is then untouched.
+    ``remedy`` ends the message for a missing, truncated or corrupt archive (default: download
+    it again; for a user's own archive, name the setting that points at it).
     """
     archive_path = Path(archive)
     dest_path = Path(os.path.abspath(dest))
     if not archive_path.is_file():
-        raise InputError(f"{archive_path}: archive not found; download it again or fix the path")
+        raise InputError(
+            f"{archive_path}: archive not found; {remedy or 'download it again or fix the path'}"
+        )
     dest_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest_path.name}.partial-", dir=dest_path.parent))
+    tmp = make_temp_folder(dest_path.parent, prefix=f".{dest_path.name}.partial-")
     root = Path(os.path.realpath(tmp))
     extracted: list[str] = []
     done: set[str] = set()
@@ -180,7 +238,7 @@ def safe_extract(
                 ) from None
             raise InputError(
                 f"{archive_path}: truncated or corrupt archive ({_one_line(exc)}); "
-                "delete it and download it again, or replace it with a good copy"
+                f"{remedy or DOWNLOAD_AGAIN}"
             ) from None
         if verify is not None:
             verify(extracted)

@@ -20,15 +20,17 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def verify_checksum(path: str | os.PathLike, expected: str, algorithm: str = "sha256") -> None:
+def verify_checksum(path: str | os.PathLike, expected: str, algorithm: str = "sha256",
+                    remedy: str | None = None) -> None:
     """Raise InputError naming the file, expected and actual digest if they differ.
 
-    Never deletes the file: it may be something the user supplied.
+    Never deletes the file: it may be something the user supplied; ``remedy`` then replaces
+    the default advice (replace it, or delete it to download again) with what to fix.
     """
     actual = file_digest(path, algorithm)
     if actual.lower() != expected.lower():
+        advice = remedy or "replace it or delete it to download again"
         raise InputError(
             f"{Path(path)}: {algorithm} checksum mismatch (expected {expected.lower()}, "
-            f"got {actual}); the file is corrupt or not the expected one: replace it or "
-            f"delete it to download again"
+            f"got {actual}); the file is corrupt or not the expected one: {advice}"
         )

@@ -1,4 +1,4 @@
-"""Pixel noise for the MNIST robustness test (PAPER.md section 3, Figure 4).
+"""Pixel noise for the MNIST robustness test (docs/protocol.md §3.4, Figure 4).
 
 At noise level ``p`` each image gets ``int(784 * p)`` distinct random pixels set to
 ``0.1307 + 2 * 0.3081`` (two standard deviations above the mean) in [0, 1] pixel space,

@@ -1,4 +1,4 @@
-"""White-noise test sets for GSC (PAPER.md section 4): ``x' = x (1 - a) + a u``, u ~ U(-1, 1).
+"""White-noise test sets for GSC (docs/protocol.md §4.6): ``x' = x (1 - a) + a u``, u ~ U(-1, 1).
 
 Noise is added to the fixed-length waveform before the features. The noise of a level comes
 from a CPU generator seeded from ``(seed, stream)`` alone, the stream being

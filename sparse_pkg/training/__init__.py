@@ -1,4 +1,4 @@
-"""Training one network definition on one data set with one seed (PAPER.md sections 3-5)."""
+"""Training one network definition on one data set with one seed (docs/protocol.md §3-§5)."""
 
 from sparse_pkg.training.checkpoints import load_checkpoint, save_checkpoint
 from sparse_pkg.training.run import TrainingData, train

@@ -30,6 +30,7 @@ from sparse_pkg.io.lock import exclusive_lock
 from sparse_pkg.io.tensors import TensorSet, save_torch
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import build_network
+from sparse_pkg.progress import Progress
 from sparse_pkg.training.checkpoints import save_checkpoint
 from sparse_pkg.training.sampling import epoch_indices
 from sparse_pkg.training.schedule import batch_size_for_epoch, lr_for_epoch
@@ -130,13 +131,25 @@ def _save_resume(path: Path, state: dict[str, Any]) -> None:
     save_torch(state, path)
 
 
-def _load_resume(path: Path, device: torch.device) -> dict[str, Any] | None:
+def _load_resume(path: Path, device: torch.device,
+                 log: Callable[[str], None] | None) -> dict[str, Any] | None:
+    """The resume state left by an interrupted run, or None; an unreadable one is discarded
+    with a log line (writes are atomic, so only damage on disk can cause it)."""
     if not path.exists():
         return None
     try:
         return torch.load(path, map_location=device, weights_only=False)
-    except Exception:  # a resume state from a crash mid-write cannot exist (atomic); be safe
+    except Exception as exc:
+        if log:
+            log(f"{path}: unreadable resume state ({type(exc).__name__}), discarded; "
+                "training starts again from epoch 1")
         return None
+
+
+def _same_run(state: Any, definition: NetworkDefinition, seed: int, epochs: int) -> bool:
+    """True when a resume state belongs to this very run (definition, seed, epochs)."""
+    return (isinstance(state, dict) and state.get("definition") == definition.to_dict()
+            and state.get("seed") == seed and state.get("epochs") == epochs)
 
 
 def train(
@@ -189,9 +202,14 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
     best_state: dict[str, torch.Tensor] | None = None
     start_epoch = 0
 
-    state = _load_resume(resume_path, device)
-    if state is not None and state.get("definition") == definition.to_dict() \
-            and state.get("seed") == seed and state.get("epochs") == epochs:
+    what = f"{definition.dataset}/{definition.name} seed {seed}"
+    state = _load_resume(resume_path, device, log)
+    if state is not None and not _same_run(state, definition, seed, epochs):
+        if log:
+            log(f"{resume_path}: resume state of another network definition, seed or epoch "
+                "count, discarded; training starts again from epoch 1")
+        state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, timing = state["history"], state["timing"]
@@ -216,7 +234,8 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
         with bar:
             train_loss, train_acc = _train_one_epoch(
                 model, optimizer, data.epoch_features(epoch), data.train_labels, order,
-                batch_size, bar.update if show_progress else None,
+                batch_size, _epoch_progress(show_progress, bar, log, len(order),
+                                            f"{what} epoch {epoch + 1}/{epochs}"),
             )
         train_seconds = time.perf_counter() - started
         model.post_epoch()  # boost-strength decay and weight rezero
@@ -269,6 +288,16 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
+
+
+def _epoch_progress(show_progress: bool, bar: Any, log: Callable[[str], None] | None,
+                    total: int, what: str) -> Callable[[int], None] | None:
+    """Per-batch progress: the bar on a terminal, else periodic log lines (long epochs only)."""
+    if show_progress:
+        return bar.update
+    if log is None:
+        return None
+    return Progress(total, what, unit="samples", log=log).update
 
 
 def _progress_bar(enabled: bool, total: int, desc: str):

@@ -1,7 +1,7 @@
 """The order in which one epoch visits the training samples.
 
 MNIST: a permutation (shuffled without replacement). GSC: drawn with replacement, weighted so the
-classes present are balanced, one epoch = as many draws as samples (PAPER.md section 4).
+classes present are balanced, one epoch = as many draws as samples (docs/protocol.md §4.3).
 """
 
 from __future__ import annotations

@@ -2,12 +2,17 @@
 # Everything here is derived from the validated config and config/networks.yaml.
 
 import json
+import os
 from pathlib import Path
 
 # sparse_pkg is importable from this checkout (the Snakefile puts it on sys.path); `refuse`
 # (imported there) stops with one line naming the config key or file at fault.
+from sparse_pkg.config_check import resolve_networks_file
 from sparse_pkg.errors import InputError
+from sparse_pkg.io.archive import archive_header_problem
+from sparse_pkg.io.sidecar import sidecar_path
 from sparse_pkg.network_definitions import load_network_definitions
+from sparse_pkg.noise import level_name
 
 DATA = config.get("data_dir", "data")
 RESULTS = config.get("results_dir", "results")
@@ -18,24 +23,48 @@ EVALUATE_PER = COMPUTE.get("evaluate_per", "level")
 PROTOCOLS = config.get("protocols", ["paper", "final"])
 SEEDS = [config.get("seed_base", 42) + i for i in range(config["seeds"])]
 REPO = Path(workflow.basedir).parent
-SCRIPTS = str(REPO / "scripts")
 ENV = "../../envs/sparse.yaml"
 
-# Scripts import sparse_pkg from this checkout, in the project's venv or a rule's conda env.
+# Jobs run the scripts as modules of this checkout, `python -P -m scripts.NAME`: the checkout
+# is on PYTHONPATH (for sparse_pkg too), -P keeps a `scripts` folder of the working folder out.
+# No params value or command text names a location (Snakemake records those, so a path there
+# made a project moved or copied with its results, cp -a, rerun every job: "Params have
+# changed"); the prefix, which Snakemake does not record, follows the checkout.
 shell.prefix(f"export PYTHONPATH='{REPO}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 
 
+def repo_file(path):
+    """A file of this checkout given as an input, relative to the working folder (Snakemake
+    records the set of input files, so an absolute path would rerun the job in a project moved
+    or copied with its results)."""
+    return os.path.relpath(REPO / path)
+
+
 def level_key(level):
-    """File-name form of a noise level: 0.0 -> '0', 0.05 -> '0.05'."""
-    return format(float(level), "g")
+    """File-name form of a noise level, exact and without exponent (sparse_pkg.noise.level_name):
+    0.0 -> '0', 0.05 -> '0.05', 1e-05 -> '0.00001'."""
+    return level_name(level)
+
+
+def sidecar(path):
+    """The checksum file a producer writes beside a prepared data set (X.sha256)."""
+    return str(sidecar_path(path))
+
+
+def checked(path):
+    """Stamp written by verify_data once the data set matched its checksum (consumers need it)."""
+    return f"{path}.verified"
 
 
 LEVELS = [level_key(x) for x in config["noise_levels"]]
 if len(set(LEVELS)) != len(LEVELS):
     refuse("config key noise_levels: levels must be distinct")
 
+# A relative networks_file is read from the working folder when it exists there, else from this
+# repository (so the default works with --directory elsewhere); every rule reads the result.
+config["networks_file"] = resolve_networks_file(config.get("networks_file"), REPO)
 try:
-    DEFINITIONS = load_network_definitions(config.get("networks_file", "config/networks.yaml"))
+    DEFINITIONS = load_network_definitions(config["networks_file"])
 except InputError as exc:
     refuse(str(exc))
 
@@ -103,12 +132,13 @@ def final_targets():
         f"{RESULTS}/fig2.png",
         f"{RESULTS}/fig2.pdf",
         f"{RESULTS}/fig2.csv",
+        f"{RESULTS}/claims.md",
     ]
     if "mnist" in DATASETS:
         targets += [f"{RESULTS}/table1.md", f"{RESULTS}/fig4.png", f"{RESULTS}/fig4.pdf"]
     if "gsc" in DATASETS:
         targets += [f"{RESULTS}/table2.md", f"{RESULTS}/gsc_noise.png", f"{RESULTS}/gsc_noise.pdf"]
-    return targets
+    return targets + prepared_sets()
 
 
 MNIST = config["mnist"]
@@ -132,15 +162,41 @@ def gsc_archive():
         return rules.gsc_download.output[0]
     if not GSC.get("archive"):
         refuse("config key gsc.archive: required with gsc.source: archive")
+    # A wrong file (a typo, a web page saved as .tar.gz) is refused before any job starts.
+    if "gsc" in DATASETS and (problem := archive_header_problem(GSC["archive"])):
+        refuse(f"config key gsc.archive: {GSC['archive']}: {problem}; point it at "
+               "speech_commands_v0.01.tar.gz")
     return GSC["archive"]
 
 
 def train_inputs(wildcards):
+    """The sets training reads, and their verify_data stamps (a damaged set stops the run there,
+    before this job starts)."""
     d = wildcards.dataset
     inputs = {"train": f"{DATA}/{d}/train.pt", "test": f"{DATA}/{d}/test.pt"}
     if d == "gsc":
         inputs["validation"] = f"{DATA}/gsc/validation.pt"
+    inputs["checked"] = [checked(p) for p in list(inputs.values())]
     return inputs
+
+
+def noisy_sets(dataset):
+    """The noisy test sets of a data set, one per configured level."""
+    return [f"{DATA}/{dataset}/noisy/level_{lv}.pt" for lv in LEVELS]
+
+
+def prepared_sets():
+    """Every prepared tensor set of the run, all targets of `all`, so that Snakemake rebuilds a
+    deleted one (and reruns only the jobs that read it) instead of treating it as an
+    intermediate it may skip (when `all` asked only for results, `rm X` had nothing to do)."""
+    sets = []
+    for dataset in DATASETS:
+        sets += [f"{DATA}/{dataset}/train.pt", f"{DATA}/{dataset}/test.pt", *noisy_sets(dataset)]
+    if "gsc" in DATASETS:
+        sets.append(f"{DATA}/gsc/validation.pt")
+        if background_outputs():
+            sets.append(f"{DATA}/gsc/background.pt")
+    return sets
 
 
 def train_options(wildcards):

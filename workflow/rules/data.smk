@@ -6,14 +6,13 @@ rule mnist_download:
     log:
         f"{LOGS}/mnist_download.log",
     params:
-        script=f"{SCRIPTS}/download.py",
         mirrors=" ".join(f"--mirror {m}" for m in MNIST.get("mirrors", [])),
         md5s=" ".join(f"--md5 {k}={v}" for k, v in MNIST.get("md5", {}).items()),
         out_dir=lambda w, output: str(Path(output[0]).parent),
     conda:
         ENV
     shell:
-        "python {params.script} mnist {params.mirrors} {params.md5s} "
+        "python -P -m scripts.download mnist {params.mirrors} {params.md5s} "
         "--out-dir {params.out_dir} 2> {log}"
 
 
@@ -23,28 +22,50 @@ rule mnist_prepare:
     output:
         train=f"{DATA}/mnist/train.pt",
         test=f"{DATA}/mnist/test.pt",
-        noisy=expand(f"{DATA}/mnist/noisy/level_{{level}}.pt", level=LEVELS),
+        sums=[sidecar(f"{DATA}/mnist/train.pt"), sidecar(f"{DATA}/mnist/test.pt")],
     log:
         f"{LOGS}/mnist_prepare.log",
     benchmark:
         f"{BENCH}/mnist_prepare.tsv"
     params:
-        script=f"{SCRIPTS}/prepare_mnist.py",
         source="embedded" if MNIST["source"] == "embedded" else "directory",
         idx_dir=lambda w: f"--idx-dir {mnist_idx_dir()}" if mnist_idx_dir() else "",
-        levels=" ".join(f"--noise-level {lv}" for lv in LEVELS),
-        noisy=lambda w, output: " ".join(f"--noisy-out {p}" for p in output.noisy),
         test_fraction=MNIST.get("embedded_test_fraction", 0.2),
         split_seed=MNIST.get("split_seed", 0),
-        noise_seed=MNIST.get("noise_seed", 1234),
     threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,  # minutes
     conda:
         ENV
     shell:
-        "python {params.script} --source {params.source} {params.idx_dir} "
+        "python -P -m scripts.prepare_mnist --source {params.source} {params.idx_dir} "
         "--test-fraction {params.test_fraction} --split-seed {params.split_seed} "
-        "{params.levels} --noise-seed {params.noise_seed} --train-out {output.train} "
-        "--test-out {output.test} {params.noisy} 2> {log}"
+        "--train-out {output.train} --test-out {output.test} 2> {log}"
+
+
+# One job per noise level: a new level or noise seed reruns only these and their evaluations.
+rule mnist_noise:
+    input:
+        test=f"{DATA}/mnist/test.pt",
+        checked=checked(f"{DATA}/mnist/test.pt"),
+    output:
+        noisy=f"{DATA}/mnist/noisy/level_{{level}}.pt",
+        sum=sidecar(f"{DATA}/mnist/noisy/level_{{level}}.pt"),
+    log:
+        f"{LOGS}/mnist_noise/level_{{level}}.log",
+    params:
+        noise_seed=MNIST.get("noise_seed", 1234),
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,  # minutes
+    conda:
+        ENV
+    shell:
+        "python -P -m scripts.mnist_noise --test {input.test} "
+        "--noise-level {wildcards.level} --noise-seed {params.noise_seed} "
+        "--out {output.noisy} 2> {log}"
 
 
 rule gsc_synthetic_archive:
@@ -55,14 +76,16 @@ rule gsc_synthetic_archive:
     benchmark:
         f"{BENCH}/gsc_synthetic_archive.tsv"
     params:
-        script=f"{SCRIPTS}/make_synthetic_gsc.py",
         speakers=GSC.get("synthetic", {}).get("speakers", 60),
         utterances=GSC.get("synthetic", {}).get("utterances_per_word", 120),
         seed=GSC.get("synthetic", {}).get("seed", 7),
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,  # minutes
     conda:
         ENV
     shell:
-        "python {params.script} --out {output} --speakers {params.speakers} "
+        "python -P -m scripts.make_synthetic_gsc --out {output} --speakers {params.speakers} "
         "--utterances-per-word {params.utterances} --seed {params.seed} 2> {log}"
 
 
@@ -72,17 +95,20 @@ rule gsc_download:
     log:
         f"{LOGS}/gsc_download.log",
     params:
-        script=f"{SCRIPTS}/download.py",
         url=GSC.get("url", ""),
         sha256=GSC.get("sha256", ""),
     conda:
         ENV
     shell:
-        "python {params.script} file --url {params.url} --sha256 {params.sha256} "
+        "python -P -m scripts.download file --url {params.url} --sha256 {params.sha256} "
         "--out {output} --hint 'put the archive at {output}, or set config keys gsc.source: "
         "archive and gsc.archive: PATH' 2> {log}"
 
 
+# The extraction itself lives in data/gsc/extracted (clips, manifest, sidecar), which is not a
+# declared output: Snakemake deletes declared outputs before it reruns a job and after a job
+# fails, and a failed extraction must keep the previous one. The script replaces that folder
+# in one rename when everything succeeded, then hard-links (or copies) it to the outputs.
 rule gsc_extract:
     input:
         archive=gsc_archive(),
@@ -95,15 +121,20 @@ rule gsc_extract:
     benchmark:
         f"{BENCH}/gsc_extract.tsv"
     params:
-        script=f"{SCRIPTS}/extract_gsc.py",
-        verify=f"--sha256 {GSC.get('sha256')}" if GSC["source"] == "archive" else "",
+        verify=(f"--sha256 {GSC['sha256']}"
+                if GSC["source"] == "archive" and GSC.get("sha256") else ""),
+        key="--config-key gsc.archive" if GSC["source"] == "archive" else "",
         skip="--skip-bad" if GSC.get("skip_bad_wavs") else "",
+        store=f"{DATA}/gsc/extracted",
+    resources:
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,  # minutes
     conda:
         ENV
     shell:
-        "python {params.script} --archive {input.archive} {params.verify} "
+        "python -P -m scripts.extract_gsc --archive {input.archive} {params.verify} {params.key} "
         "--dest {output.clips} --manifest-out {output.manifest} "
-        "--skipped-out {output.skipped} {params.skip} 2> {log}"
+        "--skipped-out {output.skipped} --store {params.store} {params.skip} 2> {log}"
 
 
 rule gsc_eval_features:
@@ -113,27 +144,75 @@ rule gsc_eval_features:
     output:
         validation=f"{DATA}/gsc/validation.pt",
         test=f"{DATA}/gsc/test.pt",
-        noisy=expand(f"{DATA}/gsc/noisy/level_{{level}}.pt", level=LEVELS),
-        background=f"{DATA}/gsc/background.pt",
+        sums=[sidecar(f"{DATA}/gsc/validation.pt"), sidecar(f"{DATA}/gsc/test.pt")],
     log:
         f"{LOGS}/gsc_eval_features.log",
     benchmark:
         f"{BENCH}/gsc_eval_features.tsv"
     params:
-        script=f"{SCRIPTS}/gsc_features.py",
-        levels=" ".join(f"--noise-level {lv}" for lv in LEVELS),
-        noisy=lambda w, output: " ".join(f"--noisy-out {p}" for p in output.noisy),
-        seed=GSC.get("noise_seed", 4321),
         device=COMPUTE.get("device", "auto"),
     threads: COMPUTE.get("prepare_threads", 2)
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,  # minutes
     conda:
         ENV
     shell:
-        "python {params.script} eval --manifest {input.manifest} --root {input.clips} "
-        "{params.levels} {params.noisy} --noise-seed {params.seed} "
-        "--validation-out {output.validation} --test-out {output.test} "
-        "--background-out {output.background} --threads {threads} --device {params.device} "
-        "2> {log}"
+        "python -P -m scripts.gsc_features eval --manifest {input.manifest} "
+        "--root {input.clips} --validation-out {output.validation} --test-out {output.test} "
+        "--threads {threads} --device {params.device} 2> {log}"
+
+
+# One job per white-noise level: a new level or noise seed reruns only these and their
+# evaluations, never the sets training reads.
+rule gsc_noise:
+    input:
+        clips=rules.gsc_extract.output.clips,
+        manifest=rules.gsc_extract.output.manifest,
+    output:
+        noisy=f"{DATA}/gsc/noisy/level_{{level}}.pt",
+        sum=sidecar(f"{DATA}/gsc/noisy/level_{{level}}.pt"),
+    log:
+        f"{LOGS}/gsc_noise/level_{{level}}.log",
+    benchmark:
+        f"{BENCH}/gsc_noise/level_{{level}}.tsv"
+    params:
+        seed=GSC.get("noise_seed", 4321),
+        device=COMPUTE.get("device", "auto"),
+    threads: COMPUTE.get("prepare_threads", 2)
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,  # minutes
+    conda:
+        ENV
+    shell:
+        "python -P -m scripts.gsc_features noisy --manifest {input.manifest} "
+        "--root {input.clips} --noise-level {wildcards.level} --noise-seed {params.seed} "
+        "--out {output.noisy} --threads {threads} --device {params.device} 2> {log}"
+
+
+rule gsc_background:
+    input:
+        clips=rules.gsc_extract.output.clips,
+        manifest=rules.gsc_extract.output.manifest,
+    output:
+        background=f"{DATA}/gsc/background.pt",
+        sum=sidecar(f"{DATA}/gsc/background.pt"),
+    log:
+        f"{LOGS}/gsc_background.log",
+    params:
+        seed=GSC.get("noise_seed", 4321),
+        device=COMPUTE.get("device", "auto"),
+    threads: COMPUTE.get("prepare_threads", 2)
+    resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+        runtime=lambda wc, attempt: 60 * attempt,  # minutes
+    conda:
+        ENV
+    shell:
+        "python -P -m scripts.gsc_features background --manifest {input.manifest} "
+        "--root {input.clips} --noise-seed {params.seed} --out {output.background} "
+        "--threads {threads} --device {params.device} 2> {log}"
 
 
 rule gsc_train_features:
@@ -141,22 +220,47 @@ rule gsc_train_features:
         clips=rules.gsc_extract.output.clips,
         manifest=rules.gsc_extract.output.manifest,
     output:
-        f"{DATA}/gsc/train.pt",
+        train=f"{DATA}/gsc/train.pt",
+        sum=sidecar(f"{DATA}/gsc/train.pt"),
     log:
         f"{LOGS}/gsc_train_features.log",
     benchmark:
         f"{BENCH}/gsc_train_features.tsv"
     params:
-        script=f"{SCRIPTS}/gsc_features.py",
         silence=GSC.get("silence_fraction", 0.1),
         copies=GSC.get("augmented_copies", 25),
         seed=GSC.get("augment_seed", 5),
         device=COMPUTE.get("device", "auto"),
     threads: COMPUTE.get("prepare_threads", 2)
+    resources:
+        mem_mb=lambda wc, attempt: 24000 * attempt,
+        runtime=lambda wc, attempt: 240 * attempt,  # minutes
     conda:
         ENV
     shell:
-        "python {params.script} train --manifest {input.manifest} --root {input.clips} "
-        "--silence-fraction {params.silence} --augmented-copies {params.copies} "
-        "--augment-seed {params.seed} --out {output} --threads {threads} "
-        "--device {params.device} 2> {log}"
+        "python -P -m scripts.gsc_features train --manifest {input.manifest} "
+        "--root {input.clips} --silence-fraction {params.silence} "
+        "--augmented-copies {params.copies} --augment-seed {params.seed} --out {output.train} "
+        "--threads {threads} --device {params.device} 2> {log}"
+
+
+# Every prepared tensor set is checked against the checksum its producer recorded before any
+# job reads it: a damaged file stops the run here, before a training or evaluation job with
+# finished outputs could start on it (Snakemake deletes the outputs of a job that fails).
+rule verify_data:
+    input:
+        data=f"{DATA}/{{prepared}}.pt",
+        sum=sidecar(f"{DATA}/{{prepared}}.pt"),
+    output:
+        checked(f"{DATA}/{{prepared}}.pt"),
+    wildcard_constraints:
+        prepared=r"(mnist|gsc)/(train|test|validation|background|noisy/level_[0-9.]+)",
+    log:
+        f"{LOGS}/verify_data/{{prepared}}.log",
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,  # minutes
+    conda:
+        ENV
+    shell:
+        "python -P -m scripts.verify_data {input.data} --out {output} 2> {log}"

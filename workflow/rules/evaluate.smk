@@ -8,7 +8,8 @@ if EVALUATE_PER == "run":
     rule evaluate_run:
         input:
             checkpoints=checkpoints_of,
-            tests=lambda w: [f"{DATA}/{w.dataset}/noisy/level_{lv}.pt" for lv in LEVELS],
+            tests=lambda w: noisy_sets(w.dataset),
+            checked=lambda w: [checked(p) for p in noisy_sets(w.dataset)],
         output:
             expand(
                 f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/level_{{level}}.parquet",
@@ -18,7 +19,6 @@ if EVALUATE_PER == "run":
         log:
             f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/levels.log",
         params:
-            script=f"{SCRIPTS}/evaluate.py",
             checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
             levels=" ".join(f"--noise-level {lv}" for lv in LEVELS),
             tests=lambda w, input: " ".join(f"--test {t}" for t in input.tests),
@@ -26,11 +26,13 @@ if EVALUATE_PER == "run":
             device=COMPUTE.get("device", "auto"),
         threads: COMPUTE.get("eval_threads", 1)
         resources:
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 60 * attempt,  # minutes
             **gpu_resources(),
         conda:
             ENV
         shell:
-            "python {params.script} {params.checkpoints} {params.tests} {params.levels} "
+            "python -P -m scripts.evaluate {params.checkpoints} {params.tests} {params.levels} "
             "{params.outs} --threads {threads} --device {params.device} 2> {log}"
 
 else:
@@ -39,23 +41,25 @@ else:
         input:
             checkpoints=checkpoints_of,
             test=f"{DATA}/{{dataset}}/noisy/level_{{level}}.pt",
+            checked=checked(f"{DATA}/{{dataset}}/noisy/level_{{level}}.pt"),
         output:
             f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/level_{{level}}.parquet",
         log:
             f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/level_{{level}}.log",
         params:
-            script=f"{SCRIPTS}/evaluate.py",
             checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
             device=COMPUTE.get("device", "auto"),
         threads: COMPUTE.get("eval_threads", 1)
         resources:
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 10 * attempt,  # minutes
             **gpu_resources(),
         group:
             "evaluate"
         conda:
             ENV
         shell:
-            "python {params.script} {params.checkpoints} --test {input.test} "
+            "python -P -m scripts.evaluate {params.checkpoints} --test {input.test} "
             "--noise-level {wildcards.level} --out {output} --threads {threads} "
             "--device {params.device} 2> {log}"
 
@@ -64,23 +68,25 @@ rule evaluate_background:
     input:
         checkpoints=checkpoints_of,
         test=f"{DATA}/gsc/background.pt",
+        checked=checked(f"{DATA}/gsc/background.pt"),
     output:
         f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/background.parquet",
     log:
         f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/background.log",
     params:
-        script=f"{SCRIPTS}/evaluate.py",
         checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
         device=COMPUTE.get("device", "auto"),
     threads: COMPUTE.get("eval_threads", 1)
     resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,  # minutes
         **gpu_resources(),
     group:
         "evaluate"
     conda:
         ENV
     shell:
-        "python {params.script} {params.checkpoints} --test {input.test} "
+        "python -P -m scripts.evaluate {params.checkpoints} --test {input.test} "
         "--out {output} --threads {threads} --device {params.device} 2> {log}"
 
 
@@ -96,12 +102,10 @@ rule aggregate:
         background=f"{RESULTS}/background_noise.parquet",
     log:
         f"{LOGS}/aggregate.log",
-    params:
-        script=f"{SCRIPTS}/aggregate.py",
     conda:
         ENV
     shell:
-        "python {params.script} --metrics-out {output.metrics} "
+        "python -P -m scripts.aggregate --metrics-out {output.metrics} "
         "--history-out {output.history} --timing-out {output.timing} "
         "--background-out {output.background} "
         "{input.evals} {input.histories} {input.background} 2> {log}"

@@ -1,5 +1,7 @@
 # Report: tables and figures, pure functions of the result tables and the config.
 
+import shlex
+
 rule table:
     input:
         metrics=rules.aggregate.output.metrics,
@@ -11,17 +13,15 @@ rule table:
     log:
         f"{LOGS}/table{{number}}.log",
     params:
-        script=f"{SCRIPTS}/report.py",
         dataset=lambda w: {"1": "mnist", "2": "gsc"}[w.number],
         source=lambda w: source_line({"1": "mnist", "2": "gsc"}[w.number]),
-        published="--published" if config["run_label"] == "full" else "",
         definitions=config.get("networks_file", "config/networks.yaml"),
     conda:
         ENV
     shell:
-        "python {params.script} table --metrics {input.metrics} "
+        "python -P -m scripts.report table --metrics {input.metrics} "
         "--definitions {params.definitions} --dataset {params.dataset} "
-        "--source-line '{params.source}' {params.published} --out {output} 2> {log}"
+        "--source-line '{params.source}' --out {output} 2> {log}"
 
 
 rule table3:
@@ -31,12 +31,31 @@ rule table3:
         report(f"{RESULTS}/table3.md", caption="../report/table3.rst", category="Tables"),
     log:
         f"{LOGS}/table3.log",
-    params:
-        script=f"{SCRIPTS}/report.py",
     conda:
         ENV
     shell:
-        "python {params.script} table3 --definitions {input} --out {output} 2> {log}"
+        "python -P -m scripts.report table3 --definitions {input} --out {output} 2> {log}"
+
+
+# The paper's claims (config/claims.yaml, in this repository) tested on the run's results.
+rule claims:
+    input:
+        metrics=rules.aggregate.output.metrics,
+        figure2=f"{RESULTS}/fig2.csv",
+        claims=repo_file("config/claims.yaml"),
+    output:
+        report(f"{RESULTS}/claims.md", caption="../report/claims.rst", category="Tables"),
+    log:
+        f"{LOGS}/claims.log",
+    params:
+        definitions=config.get("networks_file", "config/networks.yaml"),
+        sources=" ".join(f"--source-line {shlex.quote(source_line(d))}" for d in DATASETS),
+    conda:
+        ENV
+    shell:
+        "python -P -m scripts.report claims --metrics {input.metrics} "
+        "--definitions {params.definitions} --claims {input.claims:q} "
+        "--figure2 {input.figure2} {params.sources} --out {output} 2> {log}"
 
 
 rule figure2:
@@ -47,14 +66,15 @@ rule figure2:
     log:
         f"{LOGS}/figure2.log",
     params:
-        script=f"{SCRIPTS}/report.py",
         trials=config.get("figure2", {}).get("trials", 200000),
         seed=config.get("figure2", {}).get("seed", 0),
+        label=f"{config['run_label']} run",
     conda:
         ENV
     shell:
-        "python {params.script} figure2 --trials {params.trials} --seed {params.seed} "
-        "--png {output.png} --pdf {output.pdf} --csv {output.csv} 2> {log}"
+        "python -P -m scripts.report figure2 --trials {params.trials} --seed {params.seed} "
+        "--png {output.png} --pdf {output.pdf} --csv {output.csv} --label {params.label:q} "
+        "2> {log}"
 
 
 rule figure4:
@@ -67,16 +87,16 @@ rule figure4:
     log:
         f"{LOGS}/figure4.log",
     params:
-        script=f"{SCRIPTS}/report.py",
         samples=lambda w, input: " ".join(f"--sample {p}" for p in input.samples),
         definitions=config.get("networks_file", "config/networks.yaml"),
         protocol=FIGURE_PROTOCOL,
+        label=source_line("mnist"),
     conda:
         ENV
     shell:
-        "python {params.script} figure4 --metrics {input.metrics} "
+        "python -P -m scripts.report figure4 --metrics {input.metrics} "
         "--definitions {params.definitions} {params.samples} --protocol {params.protocol} "
-        "--png {output.png} --pdf {output.pdf} 2> {log}"
+        "--png {output.png} --pdf {output.pdf} --label {params.label:q} 2> {log}"
 
 
 rule gsc_noise_figure:
@@ -89,12 +109,12 @@ rule gsc_noise_figure:
     log:
         f"{LOGS}/gsc_noise_figure.log",
     params:
-        script=f"{SCRIPTS}/report.py",
         definitions=config.get("networks_file", "config/networks.yaml"),
         protocol=FIGURE_PROTOCOL,
+        label=source_line("gsc"),
     conda:
         ENV
     shell:
-        "python {params.script} gsc-noise --metrics {input.metrics} "
+        "python -P -m scripts.report gsc-noise --metrics {input.metrics} "
         "--definitions {params.definitions} --protocol {params.protocol} "
-        "--png {output.png} --pdf {output.pdf} 2> {log}"
+        "--png {output.png} --pdf {output.pdf} --label {params.label:q} 2> {log}"

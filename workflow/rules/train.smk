@@ -14,7 +14,6 @@ rule train:
     benchmark:
         f"{BENCH}/train/{{dataset}}/{{network}}/seed_{{seed}}.tsv"
     params:
-        script=f"{SCRIPTS}/train.py",
         definition=definition_json,  # editing one network reruns only that network's jobs
         definitions=config.get("networks_file", "config/networks.yaml"),
         options=train_options,
@@ -22,11 +21,14 @@ rule train:
         device=COMPUTE.get("device", "auto"),
     threads: COMPUTE.get("train_threads", 1)
     resources:
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+        runtime=lambda wc, attempt: 720 * attempt,  # minutes
         **gpu_resources(),
     conda:
         ENV
     shell:
-        "python {params.script} --definitions {params.definitions} --dataset {wildcards.dataset} "
-        "--network {wildcards.network} --seed {wildcards.seed} --train {input.train} "
+        "python -P -m scripts.train --definitions {params.definitions} "
+        "--dataset {wildcards.dataset} --network {wildcards.network} --seed {wildcards.seed} "
+        "--train {input.train} "
         "--test {input.test} {params.options} --out-dir {params.out_dir} --threads {threads} "
         "--device {params.device} 2> {log}"
