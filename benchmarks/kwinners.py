@@ -1,124 +1,260 @@
-"""Forward+backward time of KWinners / KWinners2d at the paper's shapes, in one run.
+"""k-winners time at every paper shape: ours against each anchor algorithm, in one run.
 
-Compares our vectorised layers with (a) a plain ReLU and (b) a per-sample Python-loop top-k in
-the style of the original 2019 code, after checking that (b) computes the same outputs as ours.
-Prints milliseconds per step and the ratios.
+Anchors (benchmarks/kwinners_anchors.py, re-implemented from their descriptions): the original
+2019 layers (1d per-sample loop, 2d vectorised gather/scatter), nupic.torch's k-th value threshold
+(``nupic_kth``) and its tie-breaking top-k (``nupic_ties``), and a plain top-k + float mask
+(``topk_float``). Shapes come from config/networks.yaml (every distinct k-winners layer of the
+paper's networks). Batches 16 and 64 time forward+backward in training mode (k winners, duty
+cycle update); batch 1000 times an evaluation forward pass (k * k_inference_factor winners,
+no_grad). Before timing a case, every candidate must give ours' outputs, input gradients and duty
+cycles from the same state and input, or the run stops. Candidates are timed interleaved, one
+step each in turn; times are medians, ratios anchor / ours (> 1: ours faster) are medians of
+the per-round ratios.
+Then ``SparseWeights.rezero_weights`` at every sparse hidden layer of the paper, against the old
+``masked_fill_`` and a float 0/1 multiply.
 
-    .venv/bin/python benchmarks/kwinners.py [--device cpu|cuda] [--repeats 50] [--threads N]
+    .venv/bin/python benchmarks/kwinners.py [--repeats 30] [--threads 1] [--device cpu|cuda]
 """
 
 from __future__ import annotations
 
+import copy
 import statistics
+import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import click
 import torch
 from torch import nn
 
-from sparse_pkg.layers import KWinners, KWinners2d
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/kwinners_anchors.py
+from kwinners_anchors import AnchorKWinners  # noqa: E402
+
+from sparse_pkg.layers import KWinners, KWinners2d, SparseWeights  # noqa: E402
+from sparse_pkg.network_definitions import load_network_definitions  # noqa: E402
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
+ANCHORS = AnchorKWinners.ALGORITHMS
+TRAIN_BATCHES, EVAL_BATCH = (16, 64), 1000
 
 
-class LoopKWinners(nn.Module):
-    """Baseline: same semantics as KWinners/KWinners2d, but top-k and masking one sample at a
-    time in Python, as the original per-sample implementation did."""
+class LoopKWinners(AnchorKWinners):
+    """The 2019 original algorithm for ``reference``'s shape (name kept for benchmarks/train.py)."""
 
     def __init__(self, reference: KWinners | KWinners2d) -> None:
-        super().__init__()
-        self.ref = reference
+        super().__init__(reference, "original")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ref = self.ref
-        boost = torch.exp((ref.k / ref.n - ref.duty_cycle) * ref.boost_strength)
-        if boost.dim() == 4:  # per-channel (1, C, 1, 1) -> (C, 1, 1) against one (C, H, W) sample
-            boost = boost[0]
-        outputs = []
-        for i in range(x.shape[0]):
-            sample = x[i]
-            boosted = (sample.detach() * boost).flatten()
-            idx = boosted.topk(ref.k).indices
-            mask = torch.zeros(ref.n, device=x.device)
-            mask[idx] = 1.0
-            outputs.append(sample * mask.reshape(sample.shape))
-        out = torch.stack(outputs)
-        batch = x.shape[0]
-        ref.learning_iterations += batch
-        period = min(ref.duty_cycle_period, ref.learning_iterations)
-        if x.dim() == 4:
-            active = (out > 0).sum(dim=(0, 2, 3)).float() / (x.shape[2] * x.shape[3])
-            active = active.reshape(ref.duty_cycle.shape)
+
+@dataclass(frozen=True)
+class Shape:
+    """One k-winners layer of the paper: units (C, H, W) for 2d or (n,) for 1d, and its k."""
+
+    units: tuple[int, ...]
+    k: int
+    k_inference_factor: float
+    boost_strength: float
+    duty_cycle_period: int
+
+    @property
+    def label(self) -> str:
+        kind = "2d " if len(self.units) == 3 else "1d "
+        return kind + "x".join(map(str, self.units)) + f" k={self.k}"
+
+    def layer(self) -> KWinners | KWinners2d:
+        """Our layer, with a seeded random duty cycle around the target so boosting matters."""
+        options = dict(k_inference_factor=self.k_inference_factor,
+                       boost_strength=self.boost_strength,
+                       duty_cycle_period=self.duty_cycle_period)
+        n = int(torch.tensor(self.units).prod())
+        if len(self.units) == 3:
+            layer = KWinners2d(n, self.k, channels=self.units[0], **options)
         else:
-            active = (out > 0).sum(dim=0).float()
-        ref.duty_cycle.mul_(period - batch).add_(active).div_(period)
+            layer = KWinners(n, self.k, **options)
+        generator = torch.Generator().manual_seed(n + self.k)
+        density = self.k / n
+        layer.duty_cycle.copy_(2 * density * torch.rand(layer.duty_cycle.shape,
+                                                        generator=generator))
+        layer.learning_iterations = 10 * self.duty_cycle_period  # a run well under way
+        return layer
+
+
+def paper_shapes(config: Path = CONFIG) -> list[Shape]:
+    """Every distinct k-winners layer (k < units) of the networks in ``config``, 1d then 2d."""
+    shapes: set[Shape] = set()
+    for networks in load_network_definitions(config).values():
+        for d in networks.values():
+            common = (d.k_inference_factor, d.boost_strength, d.duty_cycle_period)
+            for units, k in zip(d.conv_shapes, d.conv_k, strict=True):
+                if k is not None and k < units[0] * units[1] * units[2]:
+                    shapes.add(Shape(tuple(units), k, *common))
+            if d.linear_k < d.linear_n:
+                shapes.add(Shape((d.linear_n,), d.linear_k, *common))
+    return sorted(shapes, key=lambda s: (len(s.units), s.units, s.k))
+
+
+def sparse_weight_shapes(config: Path = CONFIG) -> list[tuple[int, int, float]]:
+    """(out units, fan-in, weight sparsity) of every distinct sparse hidden linear layer."""
+    shapes = {(d.linear_n, d.linear_fan_in, d.weight_sparsity)
+              for networks in load_network_definitions(config).values()
+              for d in networks.values() if d.weight_sparsity < 1.0}
+    return sorted(shapes)
+
+
+def time_rezero(units: int, fan_in: int, sparsity: float, device: str,
+                repeats: int) -> dict[str, list[float]]:
+    """Seconds per round of ours (integer AND), the old ``masked_fill_`` and a float-mask
+    multiply (not byte-identical: it leaves -0.0), interleaved, after checking ours' bytes."""
+    torch.manual_seed(0)
+    layer = SparseWeights(nn.Linear(fan_in, units), sparsity).to(device)
+    weight, mask = layer.module.weight, layer.zero_mask
+    keep = (~mask).to(weight.dtype)
+    original = weight.detach().clone()
+    with torch.no_grad():
+        expected = original.clone().masked_fill_(mask, 0.0)
+        layer.rezero_weights()
+        if not torch.equal(weight.view(torch.int32), expected.view(torch.int32)):
+            raise SystemExit("rezero_weights differs from masked_fill_: benchmark invalid")
+        steps = {"ours": layer.rezero_weights,
+                 "masked_fill": lambda: weight.masked_fill_(mask, 0.0),
+                 "float_mul": lambda: weight.mul_(keep)}
+        times: dict[str, list[float]] = {name: [] for name in steps}
+        for repeat in range(repeats):
+            for name in list(steps)[repeat % 3:] + list(steps)[:repeat % 3]:
+                weight.copy_(original)  # masked weights moved, as after an optimizer step
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                steps[name]()
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
+def candidates(shape: Shape, training: bool) -> dict[str, nn.Module]:
+    """Ours and every anchor, all from the same starting state, in the given mode."""
+    ours = shape.layer().train(training)
+    modules: dict[str, nn.Module] = {"ours": ours}
+    for name in ANCHORS:
+        modules[name] = AnchorKWinners(copy.deepcopy(ours), name).train(training)
+    return modules
+
+
+def make_step(module: nn.Module, x: torch.Tensor, grad: torch.Tensor,
+              training: bool) -> Callable[[], torch.Tensor]:
+    """One timed unit of work: forward+backward in training, a no_grad forward in evaluation."""
+    def train_step() -> torch.Tensor:
+        x.grad = None
+        out = module(x)
+        out.backward(grad)
         return out
 
+    def eval_step() -> torch.Tensor:
+        with torch.no_grad():
+            return module(x)
 
-def time_step(module: nn.Module, shape: tuple[int, ...], device: str, repeats: int) -> float:
-    """Median seconds of one forward+backward pass on a fresh random batch."""
-    x = torch.randn(shape, device=device, requires_grad=True)
-    grad = torch.randn(shape, device=device)
-    for _ in range(3):  # warm-up
-        module(x).backward(grad)
-    times = []
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        module(x).backward(grad)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return train_step if training else eval_step
 
 
-def make_layer(kind: str) -> KWinners | KWinners2d:
-    if kind == "1d":
-        return KWinners(1000, 100, k_inference_factor=1.5, boost_strength=1.5)
-    return KWinners2d(64 * 14 * 14, 1200, channels=64, k_inference_factor=1.5, boost_strength=1.5)
+def check_identical(shape: Shape, batch: int, training: bool, device: str) -> None:
+    """Outputs, input gradients and duty cycles of every anchor must equal ours (ties are
+    absent on continuous random inputs, so even ``nupic_kth`` keeps exactly k)."""
+    generator = torch.Generator().manual_seed(batch)
+    x = torch.randn((batch, *shape.units), generator=generator).to(device).requires_grad_()
+    grad = torch.randn(x.shape, generator=generator).to(device)
+    results = {}
+    for name, module in candidates(shape, training).items():
+        module.to(device)
+        out = make_step(module, x, grad, training)()
+        results[name] = (out.detach(), None if x.grad is None else x.grad.clone(),
+                         module.duty_cycle.clone())
+    for name in ANCHORS:
+        for what, a, b in zip(("output", "gradient", "duty cycle"), results["ours"],
+                              results[name], strict=True):
+            same = (a is None and b is None) or (a is not None and b is not None
+                                                 and torch.equal(a, b))
+            if not same:
+                raise SystemExit(f"{name} {what} differs from ours at {shape.label} batch "
+                                 f"{batch}: benchmark invalid")
 
 
-def check_baseline_agrees(kind: str, device: str) -> None:
-    """The baseline must compute what ours computes, or its timing means nothing."""
-    torch.manual_seed(0)
-    ours, theirs = make_layer(kind).to(device).train(), make_layer(kind).to(device).train()
-    shape = (16, 1000) if kind == "1d" else (16, 64, 14, 14)
-    for _ in range(3):
-        x = torch.randn(shape, device=device)
-        if not torch.equal(ours(x), LoopKWinners(theirs)(x)):
-            raise SystemExit(f"baseline disagrees with KWinners ({kind}); benchmark invalid")
-    if not torch.allclose(ours.duty_cycle, theirs.duty_cycle):
-        raise SystemExit(f"baseline duty cycles disagree ({kind}); benchmark invalid")
+def time_case(shape: Shape, batch: int, training: bool, device: str,
+              repeats: int) -> dict[str, list[float]]:
+    """Seconds per step of ReLU, ours and each anchor: one list per candidate, entry r from
+    round r, in which every candidate ran once (rotating order)."""
+    generator = torch.Generator().manual_seed(batch + 1)
+    x = torch.randn((batch, *shape.units), generator=generator).to(device)
+    x.requires_grad_(training)
+    grad = torch.randn(x.shape, generator=generator).to(device)
+    modules = {"relu": nn.ReLU(), **candidates(shape, training)}
+    steps = {name: make_step(m.to(device), x, grad, training) for name, m in modules.items()}
+    names = list(steps)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for _ in range(2):  # warm-up
+        for name in names:
+            steps[name]()
+    for repeat in range(repeats):
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            if device == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            steps[name]()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def paired_ratio(anchor: list[float], ours: list[float]) -> float:
+    """Median over rounds of anchor time / ours time in the same round (robust to load that
+    drifts during a case on a shared machine)."""
+    return statistics.median(a / b for a, b in zip(anchor, ours, strict=True))
 
 
 @click.command()
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu",
               show_default=True, help="Where to run; auto picks cuda when available.")
-@click.option("--repeats", type=int, default=50, show_default=True,
-              help="Timed forward+backward passes per case (median reported).")
-@click.option("--threads", type=int, default=None,
-              help="torch CPU threads (default: torch's own choice).")
-def main(device: str, repeats: int, threads: int | None) -> None:
-    """Print ms per forward+backward step and the speed ratios."""
+@click.option("--repeats", type=int, default=30, show_default=True,
+              help="Timed steps per candidate and case.")
+@click.option("--threads", type=int, default=1, show_default=True, help="torch CPU threads.")
+def main(device: str, repeats: int, threads: int) -> None:
+    """Print ms per step of ours and ratios anchor / ours at every paper shape and batch."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
           f"repeats={repeats}")
-    for kind in ("1d", "2d"):
-        check_baseline_agrees(kind, device)
-    header = f"{'layer':<34}{'batch':>6}{'relu ms':>10}{'ours ms':>10}{'loop ms':>10}" \
-             f"{'ours/relu':>11}{'loop/ours':>11}"
-    print(header)
-    for kind, label in (("1d", "KWinners n=1000 k=100"), ("2d", "KWinners2d 64x14x14 k=1200")):
-        for batch in (16, 64):
-            shape = (batch, 1000) if kind == "1d" else (batch, 64, 14, 14)
-            relu = time_step(nn.ReLU(), shape, device, repeats)
-            ours = time_step(make_layer(kind).to(device).train(), shape, device, repeats)
-            loop = time_step(LoopKWinners(make_layer(kind).to(device).train()), shape, device,
-                             max(5, repeats // 5))
-            print(f"{label:<34}{batch:>6}{relu * 1e3:>10.3f}{ours * 1e3:>10.3f}"
-                  f"{loop * 1e3:>10.3f}{ours / relu:>11.2f}{loop / ours:>11.1f}")
+    cases = [(shape, batch, True) for shape in paper_shapes() for batch in TRAIN_BATCHES]
+    cases += [(shape, EVAL_BATCH, False) for shape in paper_shapes()]
+    for shape, batch, training in cases:
+        check_identical(shape, batch, training, device)
+    print("identical outputs, gradients and duty cycles: checked for every anchor and case")
+    print(f"{'layer':<22}{'batch':>6}{'mode':>6}{'relu ms':>9}{'ours ms':>9}{'ours/relu':>10}"
+          + "".join(f"{name:>12}" for name in ANCHORS) + "   (anchor / ours, paired)")
+    slowest = {name: float("inf") for name in ANCHORS}
+    for shape, batch, training in cases:
+        rounds = time_case(shape, batch, training, device, repeats)
+        ratios = {name: paired_ratio(rounds[name], rounds["ours"]) for name in ANCHORS}
+        t = {name: statistics.median(values) for name, values in rounds.items()}
+        for name in ANCHORS:
+            slowest[name] = min(slowest[name], ratios[name])
+        mode = "train" if training else "eval"
+        print(f"{shape.label:<22}{batch:>6}{mode:>6}{t['relu'] * 1e3:>9.3f}"
+              f"{t['ours'] * 1e3:>9.3f}{t['ours'] / t['relu']:>10.1f}"
+              + "".join(f"{ratios[name]:>12.2f}" for name in ANCHORS), flush=True)
+    print("smallest ratio per anchor: "
+          + ", ".join(f"{name} {value:.2f}" for name, value in slowest.items()))
+    print(f"\n{'SparseWeights.rezero_weights':<34}{'ours ms':>9}{'masked_fill':>13}"
+          f"{'float_mul':>11}   (anchor / ours, paired)")
+    for units, fan_in, sparsity in sparse_weight_shapes():
+        rounds = time_rezero(units, fan_in, sparsity, device, 3 * repeats)
+        label = f"linear {units}x{fan_in} sparsity={sparsity}"
+        print(f"{label:<34}{statistics.median(rounds['ours']) * 1e3:>9.3f}"
+              f"{paired_ratio(rounds['masked_fill'], rounds['ours']):>13.2f}"
+              f"{paired_ratio(rounds['float_mul'], rounds['ours']):>11.2f}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
-"""k-winners semantics of PAPER.md section 1, on small inputs checked by hand."""
+"""k-winners semantics of docs/protocol.md §1.1-§1.3, on small inputs checked by hand, and the
+fast layers against a frozen reference of the old algorithm (same bytes)."""
 
 import math
 
 import pytest
 import torch
+from kwinners_reference import ReferenceKWinners, reference_kwinners, same_bytes
 
 from sparse_pkg.layers import KWinners, KWinners2d, binary_entropy, kwinners
 
@@ -167,3 +169,94 @@ def test_same_seed_same_outputs():
 
     a, b = run(), run()
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast layers against the frozen reference (tests/kwinners_reference.py): same bytes.
+
+LAYERS = {
+    "1d": (lambda: KWinners(40, 6, k_inference_factor=1.5, boost_strength=1.5,
+                            boost_strength_factor=0.9, duty_cycle_period=30), (8, 40)),
+    "2d": (lambda: KWinners2d(48, 7, channels=3, k_inference_factor=1.5, boost_strength=1.5,
+                              boost_strength_factor=0.9, duty_cycle_period=30), (8, 3, 4, 4)),
+}
+
+
+def tied(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """Half small integers (ties everywhere, zeros included, a third of them -0.0), half normal."""
+    ints = torch.randint(-3, 4, shape, generator=generator).float() * 0.5
+    ints[(ints == 0) & (torch.rand(shape, generator=generator) < 0.33)] = -0.0
+    normal = torch.randn(shape, generator=generator)
+    return torch.where(torch.rand(shape, generator=generator) < 0.5, ints, normal)
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_fast_layer_reproduces_the_reference_bytes(kind):
+    """Outputs, input gradients, duty cycles, sample counts, boost strength and state dict of
+    the fast layer equal the old algorithm's bit for bit over training and evaluation steps,
+    with ties at the threshold, zeros and -0.0 in the inputs and -0.0 in the gradients."""
+    make, shape = LAYERS[kind]
+    ours = make()
+    reference = ReferenceKWinners(ours)
+    generator = torch.Generator().manual_seed(7)
+    for step in range(12):
+        training = step % 4 != 3
+        ours.train(training)
+        reference.train(training)
+        x = tied(shape, generator)
+        grad = tied(shape, generator)
+        xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+        out_a, out_b = ours(xa), reference(xb)
+        assert same_bytes(out_a, out_b), f"output, step {step}"
+        out_a.backward(grad)
+        out_b.backward(grad)
+        assert same_bytes(xa.grad, xb.grad), f"gradient, step {step}"
+        assert same_bytes(ours.duty_cycle, reference.duty_cycle), f"duty cycle, step {step}"
+        assert ours.learning_iterations == reference.learning_iterations
+        with torch.no_grad():  # evaluation as count_correct runs it
+            assert same_bytes(ours.eval()(x), reference.eval()(x)), f"no_grad, step {step}"
+        if step % 4 == 1:
+            ours.train().update_boost_strength()
+            reference.train().update_boost_strength()
+    assert ours.boost_strength == reference.boost_strength
+    state = ours.state_dict()
+    assert same_bytes(state["duty_cycle"], reference.duty_cycle)
+    assert state["_extra_state"] == {"boost_strength": reference.boost_strength,
+                                     "learning_iterations": reference.learning_iterations}
+
+
+@pytest.mark.parametrize("case", ["channels_last", "transposed", "no_boost", "float64"])
+def test_fast_layer_other_layouts_and_dtypes(case):
+    """Inputs off the fast path (non-contiguous, unboosted, double) give the same bytes too."""
+    generator = torch.Generator().manual_seed(3)
+    kind = "1d" if case == "transposed" else "2d"
+    make, shape = LAYERS[kind]
+    ours = make()
+    if case == "no_boost":
+        ours.boost_strength = 0.0
+    x = tied(shape, generator)
+    if case == "float64":
+        ours, x = ours.double(), x.double()
+    reference = ReferenceKWinners(ours)
+    if case == "channels_last":
+        x = x.to(memory_format=torch.channels_last)
+    if case == "transposed":
+        x = x.T.contiguous().T
+    grad = tied(shape, generator).to(x.dtype)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_a, out_b = ours.train()(xa), reference.train()(xb)
+    out_a.backward(grad)
+    out_b.backward(grad)
+    assert same_bytes(out_a, out_b) and same_bytes(xa.grad, xb.grad)
+    assert same_bytes(ours.duty_cycle, reference.duty_cycle)
+
+
+def test_pure_function_matches_the_reference():
+    generator = torch.Generator().manual_seed(5)
+    x = tied((6, 30), generator)
+    duty = torch.rand(30, generator=generator) * 0.3
+    for boost in (0.0, 1.5):
+        with torch.no_grad():
+            assert same_bytes(kwinners(x, duty, 5, boost), reference_kwinners(x, duty, 5, boost))
+        assert same_bytes(kwinners(x.requires_grad_(), duty, 5, boost),
+                          reference_kwinners(x, duty, 5, boost))

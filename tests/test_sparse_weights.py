@@ -1,7 +1,8 @@
-"""Sparse weights of PAPER.md section 1: exact zero counts per unit, kept through training."""
+"""Sparse weights (docs/protocol.md §1.4): exact zero counts per unit, kept through training."""
 
 import pytest
 import torch
+from kwinners_reference import reference_rezero, same_bytes
 from torch import nn
 
 from sparse_pkg.layers import SparseWeights, SparseWeights2d
@@ -84,3 +85,49 @@ def test_wrong_module_type_is_an_error():
         SparseWeights(nn.Conv2d(1, 1, 1), 0.5)
     with pytest.raises(TypeError):
         SparseWeights2d(nn.Linear(1, 1), 0.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fast rezero against the old masked_fill_ (tests/kwinners_reference.py): same bytes.
+
+
+def _planted(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """Normal weights with -0.0, +0.0, NaN, +-inf and negatives planted everywhere."""
+    generator = torch.Generator().manual_seed(11)
+    weight = torch.randn(shape, generator=generator)
+    flat = weight.view(-1)
+    for offset, value in enumerate((-0.0, 0.0, float("nan"), float("inf"), float("-inf"))):
+        flat[offset::7] = value
+    return weight.to(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_rezero_bytes_equal_masked_fill(kind, dtype):
+    torch.manual_seed(4)
+    if kind == "linear":
+        layer = SparseWeights(nn.Linear(60, 20), 0.3)
+    else:
+        layer = SparseWeights2d(nn.Conv2d(3, 5, 3), 0.4)
+    layer = layer.to(dtype)
+    with torch.no_grad():
+        layer.module.weight.copy_(_planted(tuple(layer.module.weight.shape), dtype))
+    expected = layer.module.weight.detach().clone()
+    reference_rezero(expected, layer.zero_mask)
+    layer.rezero_weights()
+    assert same_bytes(layer.module.weight, expected)
+
+
+def test_rezero_follows_a_loaded_mask():
+    """The cached integer mask is rebuilt when load_state_dict writes another zero mask."""
+    torch.manual_seed(5)
+    layer = SparseWeights(nn.Linear(30, 8), 0.5)
+    torch.manual_seed(6)
+    other = SparseWeights(nn.Linear(30, 8), 0.5)
+    assert not torch.equal(layer.zero_mask, other.zero_mask)
+    layer.rezero_weights()  # the cache now holds the first mask
+    layer.load_state_dict(other.state_dict())
+    with torch.no_grad():
+        layer.module.weight.fill_(1.0)
+    layer.rezero_weights()
+    assert torch.equal(layer.module.weight == 0, other.zero_mask)

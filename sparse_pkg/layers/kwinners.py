@@ -1,4 +1,4 @@
-"""k-winners-take-all activations with boosting (PAPER.md section 1).
+"""k-winners-take-all activations with boosting (docs/protocol.md §1.1-§1.3, §1.5).
 
 Pure functions (``kwinners``, ``kwinners2d``, ``update_duty_cycle``, ``binary_entropy``) sit beside
 the modules that own the state (duty cycles, boost strength, sample count). The modules are thin:
@@ -12,6 +12,60 @@ import math
 import torch
 from torch import nn
 
+# threshold_backward(values, mask, 0.5): values where mask > 0.5, else +0.0; its gradient is the
+# same op on the incoming gradient. Exactly masked_fill's bytes both ways, on a vectorised kernel.
+_keep_where_mask = torch.ops.aten.threshold_backward
+
+
+def select_winners(
+    x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """k-winners of each sample of ``x``: (output shaped like ``x``, winner indices (batch, k)
+    into the flattened units).
+
+    The winners are those of one ``topk`` call on the boosted scores (ties included), and the
+    output holds exactly the bytes of ``masked_fill`` over the top-k mask: winners copied, +0.0
+    elsewhere; so does its gradient. Faster than ``masked_fill``: the scores' buffer, once
+    ``topk`` is done with it, becomes a float 0/1 mask applied by a vectorised select when a
+    gradient is needed, else the output that the k winners are scattered into.
+    """
+    batch, n = x.shape[0], math.prod(x.shape[1:])
+    if boost_strength > 0.0 and x.is_contiguous():
+        target_density = k / n
+        buffer = x.detach() * torch.exp((target_density - duty_cycle) * boost_strength)
+        flat = scores = buffer if x.dim() == 2 else buffer.view(batch, n)
+        if buffer.dtype != x.dtype:
+            buffer = torch.empty_like(x)
+            flat = buffer.view(batch, n)
+    else:  # no boost, or an unusual layout: the scores need a buffer of their own
+        return _select_winners_any_layout(x, duty_cycle, k, boost_strength)
+    indices = scores.topk(k, dim=1, sorted=False).indices
+    if x.requires_grad and torch.is_grad_enabled():
+        flat.zero_().scatter_(1, indices, 1.0)  # buffer is now the 0/1 mask, shaped like x
+        return _keep_where_mask(x, buffer, 0.5), indices
+    flat.zero_().scatter_(1, indices, x.detach().reshape(batch, n).gather(1, indices))
+    return buffer, indices
+
+
+def _select_winners_any_layout(
+    x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``select_winners`` for unboosted or non-contiguous inputs (output contiguous)."""
+    batch, n = x.shape[0], math.prod(x.shape[1:])
+    flat = x.reshape(batch, n)
+    if boost_strength > 0.0:
+        boost = torch.exp((k / n - duty_cycle) * boost_strength)
+        scores = (x.detach() * boost).reshape(batch, n)
+    else:
+        scores = flat.detach()
+    indices = scores.topk(k, dim=1, sorted=False).indices
+    mask = torch.zeros(batch, n, dtype=x.dtype, device=x.device)
+    if x.requires_grad and torch.is_grad_enabled():
+        mask.scatter_(1, indices, 1.0)
+        return _keep_where_mask(flat, mask, 0.5).reshape(x.shape), indices
+    out = mask.scatter_(1, indices, flat.gather(1, indices))
+    return out.reshape(x.shape), indices
+
 
 def kwinners(
     x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
@@ -19,20 +73,21 @@ def kwinners(
     """Keep the k largest boosted units of each row of ``x`` (batch, n); zero the rest.
 
     Winners are chosen on ``x * exp((k/n - duty_cycle) * boost_strength)`` but the unboosted
-    values pass through. Losers are filled with zero, so the gradient is the identity at the
-    winners and zero elsewhere. ``duty_cycle`` broadcasts against ``x`` (per unit or per channel).
+    values pass through. Losers are +0.0, so the gradient is the identity at the winners and
+    zero elsewhere. ``duty_cycle`` broadcasts against ``x`` (per unit or per channel).
     """
-    n = x[0].numel()
-    flat = x.reshape(x.shape[0], n)
-    if boost_strength > 0.0:
-        target_density = k / n
-        boost = torch.exp((target_density - duty_cycle) * boost_strength)
-        scores = (x.detach() * boost).reshape(x.shape[0], n)
-    else:
-        scores = flat.detach()
-    indices = scores.topk(k, dim=1, sorted=False).indices
-    winners = torch.zeros_like(flat, dtype=torch.bool).scatter_(1, indices, True)
-    return flat.masked_fill(~winners, 0.0).reshape(x.shape)
+    return select_winners(x, duty_cycle, k, boost_strength)[0]
+
+
+def active_counts(out: torch.Tensor, dims: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """``(out > 0).sum(dim=dims)`` in ``dtype``: how often each unit (``dims=(0,)``, shape (n,))
+    or channel (``dims=(0, 2, 3)``, shape (1, C, 1, 1)) was active in the batch.
+
+    The comparison writes 0.0/1.0 straight into a float tensor (vectorised, unlike a boolean
+    result summed with a dtype cast); sums of 0/1 are exact integers, so the bytes are equal.
+    """
+    positive = torch.empty(out.shape, dtype=dtype, device=out.device)
+    return torch.gt(out.detach(), 0, out=positive).sum(dim=dims, keepdim=len(dims) > 1)
 
 
 def kwinners2d(
@@ -103,11 +158,12 @@ class _KWinnersBase(nn.Module):
         """With k >= n every unit wins: the layer is a plain ReLU."""
         return self.k >= self.n
 
-    def _record_activity(self, batch_size: int, active_counts: torch.Tensor) -> None:
-        """Training bookkeeping after a k-winners step: samples seen, then the duty cycle."""
+    def _record_activity(self, batch_size: int, active: torch.Tensor) -> None:
+        """Training bookkeeping after a k-winners step: samples seen, then the duty cycle
+        (``active``: this batch's activity, shaped like the duty cycle)."""
         self.learning_iterations += batch_size
         update_duty_cycle(
-            self.duty_cycle, active_counts.reshape(self.duty_cycle.shape), batch_size,
+            self.duty_cycle, active, batch_size,
             self.learning_iterations, self.duty_cycle_period,
         )
 
@@ -164,9 +220,10 @@ class KWinners(_KWinnersBase):
         if self.is_relu:
             return torch.relu(x)
         k = self.k if self.training else self.k_inference
-        out = kwinners(x, self.duty_cycle, k, self.boost_strength)
+        out, indices = select_winners(x, self.duty_cycle, k, self.boost_strength)
         if self.training:
-            self._record_activity(x.shape[0], (out > 0).sum(dim=0, dtype=self.duty_cycle.dtype))
+            counts = active_counts(out, (0,), self.duty_cycle.dtype)
+            self._record_activity(x.shape[0], counts)
         return out
 
     def entropy(self) -> torch.Tensor:
@@ -200,7 +257,7 @@ class KWinners2d(_KWinnersBase):
         self.channels = int(channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x[0].numel() != self.n or x.shape[1] != self.channels:
+        if x.dim() != 4 or math.prod(x.shape[1:]) != self.n or x.shape[1] != self.channels:
             raise ValueError(
                 f"KWinners2d expects (batch, {self.channels}, H, W) with C*H*W={self.n}, "
                 f"got {tuple(x.shape)}"
@@ -208,11 +265,12 @@ class KWinners2d(_KWinnersBase):
         if self.is_relu:
             return torch.relu(x)
         k = self.k if self.training else self.k_inference
-        out = kwinners2d(x, self.duty_cycle, k, self.boost_strength)
+        out, indices = select_winners(x, self.duty_cycle, k, self.boost_strength)
         if self.training:
             # a channel's active units per sample, as a fraction of its H*W positions
             area = x.shape[2] * x.shape[3]
-            active = (out > 0).sum(dim=(0, 2, 3), dtype=self.duty_cycle.dtype) / area
+            counts = active_counts(out, (0, 2, 3), self.duty_cycle.dtype)
+            active = counts / area
             self._record_activity(x.shape[0], active)
         return out
 
