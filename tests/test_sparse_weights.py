@@ -131,3 +131,30 @@ def test_rezero_follows_a_loaded_mask():
         layer.module.weight.fill_(1.0)
     layer.rezero_weights()
     assert torch.equal(layer.module.weight == 0, other.zero_mask)
+
+
+@pytest.mark.parametrize("copy_kind", ["deepcopy", "pickle"])
+def test_a_copy_after_loading_a_mask_rezeroes_with_the_loaded_mask(copy_kind):
+    """A copy made between load_state_dict and the next forward must not keep the old bits."""
+    import copy
+    import io
+
+    torch.manual_seed(0)
+    layer = SparseWeights(nn.Linear(40, 6), 0.5)
+    layer.train()
+    layer(torch.ones(1, 40))  # builds the cache for the first mask
+    torch.manual_seed(1)
+    other = SparseWeights(nn.Linear(40, 6), 0.5)
+    assert not torch.equal(other.zero_mask, layer.zero_mask)
+    layer.load_state_dict(other.state_dict())
+    if copy_kind == "deepcopy":
+        clone = copy.deepcopy(layer)
+    else:
+        buffer = io.BytesIO()
+        torch.save(layer, buffer)
+        buffer.seek(0)
+        clone = torch.load(buffer, weights_only=False)
+    with torch.no_grad():
+        clone.module.weight.fill_(1.0)
+    clone(torch.ones(1, 40))
+    assert torch.equal(clone.module.weight == 0, other.zero_mask)

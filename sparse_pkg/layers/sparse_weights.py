@@ -76,6 +76,15 @@ class _SparseWeightsBase(nn.Module):
             self._keep_cache = cached
         return cached[3]
 
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        self.__dict__.pop("_keep_cache", None)  # a loaded mask must rebuild the bits
+        super()._load_from_state_dict(*args, **kwargs)
+
+    def __getstate__(self) -> dict:
+        """Copies and pickles carry no cache: a copied mask starts a fresh version count."""
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        return {k: v for k, v in state.items() if k != "_keep_cache"}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
             self.rezero_weights()
