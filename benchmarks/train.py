@@ -1,65 +1,91 @@
-"""Training throughput (samples/s) of every paper network for one epoch: our engine vs a baseline.
+"""Training step time: our default step against the 2019 original model classes, and the
+channels-last layout (config key ``compute.channels_last``), in one run.
 
-Ours: the engine's ``_train_one_epoch`` with the whole training tensor on the device, batches
-gathered by ``index_select`` from the epoch's index order (a permutation for MNIST, balanced draws
-for GSC) and vectorised k-winners. Baseline: the straightforward way, in the style of the original
-2019 code: a ``torch.utils.data.DataLoader`` over per-sample items of a ``TensorDataset``
-(``shuffle=True``), each batch moved to the device, ``loss.item()`` per batch, and a copy of the
-same network (same initial weights) whose k-winners layers pick winners one sample at a time
-(``LoopKWinners`` of benchmarks/kwinners.py). Data are synthetic tensors of each data set's
-geometry; before timing, both models are checked to compute the same forward pass.
+Every candidate is the same network with the same initial weights, trained by the engine's own
+``train_step`` (zero the gradients, forward, NLL loss, backward, SGD step), so only the model
+classes and the memory layout differ:
 
-    .venv/bin/python benchmarks/train.py [--device auto|cpu|cuda] [--samples 512] [--threads N]
-                                         [--network NAME ...]
+- ``original``: the 2019 model classes, re-implemented in benchmarks/kwinners_anchors.py from
+  their description: k-winners 1d by a per-sample loop, 2d by gather/scatter with a custom
+  backward; sparse weights re-zeroed before each training forward pass by index assignment
+  (``weight[rows, cols] = 0`` over the masked positions).
+- ``ours``: ``build_network(definition)``, what every run uses by default.
+- ``channels_last``: ``build_network(definition, channels_last=True)``: other numbers.
+
+Before timing, ``original`` must give exactly ours' output and loss of a training step (same
+dropout draws) and ``channels_last`` the same evaluation-mode output up to rounding (in training,
+rounding can flip a k-winners tie and the batch statistics spread it). Steps are timed
+interleaved (one step of each candidate in turn, each on the same batch of seeded random inputs),
+after warm-up steps; the
+table shows median step times and the medians of the per-round ratios: original / ours (> 1: ours
+faster) and channels_last / ours (< 1: channels-last faster).
+
+    .venv/bin/python benchmarks/train.py [--threads 1] [--repeats 40] [--device cpu|cuda]
+                                         [--case DATASET/NETWORK/BATCH ...]
 """
 
 from __future__ import annotations
 
 import copy
+import statistics
 import sys
 import time
 from pathlib import Path
 
 import click
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/kwinners.py
-from kwinners import LoopKWinners  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/kwinners_anchors.py
+from kwinners_anchors import anchor_copy  # noqa: E402
 
 from sparse_pkg.determinism import make_generator  # noqa: E402
-from sparse_pkg.layers import KWinners, KWinners2d  # noqa: E402
-from sparse_pkg.network_definitions import (  # noqa: E402
-    NetworkDefinition,
-    iter_definitions,
-    load_network_definitions,
-)
+from sparse_pkg.layers import KWinners, KWinners2d, SparseWeights  # noqa: E402
+from sparse_pkg.network_definitions import NetworkDefinition, load_network_definitions  # noqa: E402
 from sparse_pkg.networks import SparseCNN, build_network  # noqa: E402
-from sparse_pkg.training.run import _train_one_epoch  # noqa: E402
-from sparse_pkg.training.sampling import epoch_indices  # noqa: E402
+from sparse_pkg.training.run import train_step  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
+CASES = ("gsc/sparseCNN2/16", "gsc/sparseCNN2/64", "gsc/denseCNN2_DR00/64",
+         "mnist/sparseCNN2/64", "mnist/denseCNN2/64")
+CANDIDATES = ("original", "ours", "channels_last")
 
 
-def synthetic_set(definition: NetworkDefinition, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Seeded random features (n, C, H, W) and labels of the network's data-set geometry."""
-    geometry = definition.geometry
-    generator = make_generator("benchmark-train", definition.dataset, n)
-    features = torch.randn(n, geometry.channels, geometry.height, geometry.width,
-                           generator=generator)
-    labels = torch.randint(0, geometry.classes, (n,), generator=generator)
-    return features, labels
+class OriginalSparseWeights(nn.Module):
+    """The 2019 sparse-weight wrapper: the masked positions as index tensors, set to zero by
+    index assignment before every training forward pass."""
+
+    def __init__(self, reference: SparseWeights) -> None:
+        super().__init__()
+        self.module = reference.module
+        self.zero_index = reference.zero_mask.nonzero(as_tuple=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            with torch.no_grad():
+                self.module.weight[self.zero_index] = 0.0
+        return self.module(x)
 
 
-def with_loop_kwinners(model: SparseCNN) -> nn.Module:
-    """A deep copy of ``model`` whose KWinners / KWinners2d stages run the per-sample loop."""
-    baseline = copy.deepcopy(model)
-    for name, module in list(baseline.layers.named_children()):
+def original_model(model: SparseCNN) -> nn.Module:
+    """A deep copy of ``model`` with the 2019 k-winners and sparse-weight classes."""
+    original = copy.deepcopy(model)
+    for name, module in list(original.layers.named_children()):
         if isinstance(module, KWinners | KWinners2d):
-            setattr(baseline.layers, name, LoopKWinners(module))
-    return baseline
+            setattr(original.layers, name, anchor_copy(module, "original"))
+        elif isinstance(module, SparseWeights):
+            setattr(original.layers, name, OriginalSparseWeights(module))
+    return original
+
+
+def candidate_models(definition: NetworkDefinition, device: torch.device) -> dict[str, nn.Module]:
+    """The three candidates with the same initial weights and masks (seed 0)."""
+    torch.manual_seed(0)
+    ours = build_network(definition)
+    torch.manual_seed(0)  # seeding again, not load_state_dict: see the report on deepcopy
+    channels_last = build_network(definition, channels_last=True)
+    models = {"original": original_model(ours), "ours": ours, "channels_last": channels_last}
+    return {name: model.to(device).train() for name, model in models.items()}
 
 
 def make_optimizer(model: nn.Module, definition: NetworkDefinition) -> torch.optim.Optimizer:
@@ -68,20 +94,31 @@ def make_optimizer(model: nn.Module, definition: NetworkDefinition) -> torch.opt
                            weight_decay=definition.weight_decay)
 
 
-def check_same_forward(model: SparseCNN, features: torch.Tensor, device: torch.device) -> None:
-    """Both implementations must compute the same training-mode forward pass, or the timing
-    compares different work."""
-    ours = copy.deepcopy(model).to(device).train()
-    theirs = with_loop_kwinners(model).to(device).train()
-    x = features[:16].to(device)
-    with torch.no_grad():
-        torch.manual_seed(1)  # the same dropout mask for both
-        a = ours(x)
-        torch.manual_seed(1)
-        b = theirs(x)
-    if not torch.allclose(a, b, rtol=1e-4, atol=1e-5):
-        raise SystemExit(f"{model.definition.dataset}/{model.definition.name}: the baseline "
-                         "disagrees with our network; benchmark invalid")
+def batch(definition: NetworkDefinition, size: int,
+          device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded random inputs and labels of the data set's geometry."""
+    g = definition.geometry
+    generator = make_generator("benchmark-train", definition.dataset, size)
+    x = torch.randn(size, g.channels, g.height, g.width, generator=generator)
+    y = torch.randint(0, g.classes, (size,), generator=generator)
+    return x.to(device), y.to(device)
+
+
+def check_candidates(models: dict[str, nn.Module], definition: NetworkDefinition,
+                     x: torch.Tensor, y: torch.Tensor, label: str) -> None:
+    """Original must equal ours exactly, channels-last up to rounding; else the run stops."""
+    outputs = {}
+    for name, model in models.items():
+        model = copy.deepcopy(model)
+        torch.manual_seed(1)  # the same dropout draws for every candidate
+        outputs[name] = train_step(model, make_optimizer(model, definition), x, y)
+    if not all(torch.equal(a, b) for a, b in zip(outputs["original"], outputs["ours"],
+                                                 strict=True)):
+        raise SystemExit(f"{label}: the original model classes disagree with ours; invalid")
+    with torch.no_grad():  # eval mode: a training step's batch statistics amplify rounding
+        ours, other = (copy.deepcopy(models[n]).eval()(x) for n in ("ours", "channels_last"))
+    if not torch.allclose(ours, other, rtol=1e-3, atol=1e-3):
+        raise SystemExit(f"{label}: channels-last computes another function; invalid")
 
 
 def synchronize(device: torch.device) -> None:
@@ -89,100 +126,65 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_ours(model: SparseCNN, definition: NetworkDefinition, features: torch.Tensor,
-              labels: torch.Tensor, batch_size: int, device: torch.device) -> float:
-    """Samples/s of one epoch through the engine's ``_train_one_epoch``."""
-    model = copy.deepcopy(model).to(device)
-    features, labels = features.to(device), labels.to(device)
-    optimizer = make_optimizer(model, definition)
-    order = epoch_indices(labels, balanced=definition.dataset == "gsc",
-                          generator=make_generator("benchmark-order", 0))
-    _train_one_epoch(model, optimizer, features, labels, order[:2 * batch_size], batch_size,
-                     None)  # warm-up
-    synchronize(device)
-    start = time.perf_counter()
-    _train_one_epoch(model, optimizer, features, labels, order, batch_size, None)
-    synchronize(device)
-    return len(order) / (time.perf_counter() - start)
+def time_case(definition: NetworkDefinition, size: int, repeats: int, warm_up: int,
+              device: torch.device) -> dict[str, list[float]]:
+    """Per-step seconds of each candidate, interleaved, ``repeats`` rounds after warm-up."""
+    models = candidate_models(definition, device)
+    x, y = batch(definition, size, device)
+    check_candidates(models, definition, x, y, f"{definition.dataset}/{definition.name} b{size}")
+    optimizers = {name: make_optimizer(m, definition) for name, m in models.items()}
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for round_ in range(warm_up + repeats):
+        for name, model in models.items():
+            synchronize(device)
+            start = time.perf_counter()
+            train_step(model, optimizers[name], x, y)
+            synchronize(device)
+            if round_ >= warm_up:
+                times[name].append(time.perf_counter() - start)
+    return times
 
 
-def baseline_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader,
-                   device: torch.device) -> tuple[float, int]:
-    """One epoch the straightforward way: per-sample dataset, a batch at a time to the device."""
-    model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    for x, y in loader:
-        x, y = x.to(device), y.to(device)
-        optimizer.zero_grad()
-        output = model(x)
-        loss = F.nll_loss(output, y)
-        loss.backward()
-        optimizer.step()
-        total_loss += loss.item() * len(y)
-        correct += int((output.argmax(dim=1) == y).sum())
-        seen += len(y)
-    return total_loss / seen, correct
-
-
-def time_baseline(model: SparseCNN, definition: NetworkDefinition, features: torch.Tensor,
-                  labels: torch.Tensor, batch_size: int, device: torch.device) -> float:
-    """Samples/s of one epoch of the DataLoader + per-sample k-winners baseline."""
-    baseline = with_loop_kwinners(model).to(device)
-    optimizer = make_optimizer(baseline, definition)
-    dataset = TensorDataset(features, labels)
-    generator = torch.Generator().manual_seed(0)
-    warm_up = DataLoader(torch.utils.data.Subset(dataset, range(2 * batch_size)),
-                         batch_size=batch_size)
-    baseline_epoch(baseline, optimizer, warm_up, device)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=generator)
-    synchronize(device)
-    start = time.perf_counter()
-    baseline_epoch(baseline, optimizer, loader, device)
-    synchronize(device)
-    return len(dataset) / (time.perf_counter() - start)
+def median_ratio(a: list[float], b: list[float]) -> float:
+    """Median of the per-round ratios a/b (robust to a slow round shared by both)."""
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
 
 
 @click.command()
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu",
               show_default=True, help="Where to train; auto picks cuda when available.")
-@click.option("--samples", type=click.IntRange(min=16), default=512, show_default=True,
-              help="Training samples per timed epoch (per network and implementation).")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="torch CPU threads (default: torch's own choice).")
-@click.option("--network", "networks", multiple=True,
-              help="Only these network names (repeatable; default: all 12).")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+              help="torch CPU threads.")
+@click.option("--repeats", type=click.IntRange(min=3), default=40, show_default=True,
+              help="Timed steps per candidate and case.")
+@click.option("--warm-up", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Untimed steps per candidate first.")
+@click.option("--case", "cases", multiple=True, default=CASES, show_default=True,
+              help="DATASET/NETWORK/BATCH (repeatable).")
 @click.option("--definitions", type=click.Path(dir_okay=False, exists=True),
               default=str(CONFIG), show_default=True, help="Network definitions file.")
-def main(device: str, samples: int, threads: int | None, networks: tuple[str, ...],
+def main(device: str, threads: int, repeats: int, warm_up: int, cases: tuple[str, ...],
          definitions: str) -> None:
-    """Print training samples/s per network, ours vs the baseline, and the ratio."""
+    """Print median step times and ratios: original / ours and channels_last / ours."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     torch_device = torch.device(device)
-    if threads:
-        torch.set_num_threads(threads)
-    selected = [d for d in iter_definitions(load_network_definitions(definitions))
-                if not networks or d.name in networks]
-    if not selected:
-        raise click.BadParameter(f"no network named {', '.join(networks)}", param_hint="--network")
+    torch.set_num_threads(threads)
+    all_definitions = load_network_definitions(definitions)
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"samples={samples} (one epoch each; batch = the network's batch size after epoch 0)")
-    print(f"{'dataset':<8}{'network':<16}{'batch':>6}{'ours/s':>10}{'baseline/s':>12}"
-          f"{'ours/baseline':>15}")
-    ratios = []
-    for definition in selected:
-        torch.manual_seed(0)
-        model = build_network(definition)
-        features, labels = synthetic_set(definition, samples)
-        check_same_forward(model, features, torch_device)
-        batch_size = definition.batch_size
-        ours = time_ours(model, definition, features, labels, batch_size, torch_device)
-        base = time_baseline(model, definition, features, labels, batch_size, torch_device)
-        ratios.append(ours / base)
-        print(f"{definition.dataset:<8}{definition.name:<16}{batch_size:>6}{ours:>10.1f}"
-              f"{base:>12.1f}{ours / base:>15.2f}", flush=True)
-    geometric_mean = torch.tensor(ratios).log().mean().exp().item()
-    print(f"geometric mean of ours/baseline over {len(ratios)} networks: {geometric_mean:.2f}")
+          f"repeats={repeats} (interleaved; median ms per step; same initial weights)")
+    print(f"{'case':<24}{'original':>10}{'ours':>9}{'ch.last':>9}"
+          f"{'original/ours':>15}{'ch.last/ours':>14}", flush=True)
+    for case in cases:
+        dataset, network, size = case.split("/")
+        if network not in all_definitions.get(dataset, {}):
+            raise click.BadParameter(f"no {dataset} network {network!r}", param_hint="--case")
+        times = time_case(all_definitions[dataset][network], int(size), repeats, warm_up,
+                          torch_device)
+        ms = {name: 1000 * statistics.median(t) for name, t in times.items()}
+        print(f"{case:<24}{ms['original']:>10.2f}{ms['ours']:>9.2f}{ms['channels_last']:>9.2f}"
+              f"{median_ratio(times['original'], times['ours']):>15.2f}"
+              f"{median_ratio(times['channels_last'], times['ours']):>14.2f}", flush=True)
 
 
 if __name__ == "__main__":

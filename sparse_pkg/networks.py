@@ -5,6 +5,13 @@ flatten -> linear(n) [sparse weights when weight_sparsity < 1] -> (BatchNorm1d) 
 k-winners or ReLU -> linear(classes) -> log-softmax``. Conv weights are always dense; batch norms
 have no affine parameters. Modules are created in a fixed order, so ``torch.manual_seed(s)``
 followed by `build_network` always gives the same weights and sparse-weight masks.
+
+``channels_last=True`` (config key ``compute.channels_last``) keeps the conv weights and the conv
+blocks' activations in channels-last memory order (N, H, W, C), for which the CPU's convolution,
+max-pool and batch-norm kernels are faster. The network is the same function with the same
+weights, but the kernels sum in another order, so the numbers differ in the last bits from the
+default layout and a training run diverges from it; with the option on, a run is still
+bit-identical to itself. Flatten reads the units in (C, H, W) order in either layout.
 """
 
 from __future__ import annotations
@@ -28,9 +35,10 @@ class SparseCNN(nn.Module):
     ``output``); ``self.definition`` is the definition it was built from.
     """
 
-    def __init__(self, definition: NetworkDefinition) -> None:
+    def __init__(self, definition: NetworkDefinition, channels_last: bool = False) -> None:
         super().__init__()
         self.definition = definition
+        self.channels_last = bool(channels_last)
         d = definition
         stages: OrderedDict[str, nn.Module] = OrderedDict()
         in_channels = d.geometry.channels
@@ -80,9 +88,13 @@ class SparseCNN(nn.Module):
             )
         stages["output"] = nn.Linear(d.linear_n, d.num_classes)
         self.layers = nn.Sequential(stages)
+        if self.channels_last:  # only the 4-d tensors (conv weights) change their layout
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probabilities (batch, classes) of a batch of inputs (batch, C, H, W)."""
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         return F.log_softmax(self.layers(x), dim=1)
 
     def kwinners_layers(self) -> list[KWinners | KWinners2d]:
@@ -118,7 +130,8 @@ class SparseCNN(nn.Module):
         return float(sum(layer.max_entropy() for layer in self.kwinners_layers()))
 
 
-def build_network(definition: NetworkDefinition) -> SparseCNN:
+def build_network(definition: NetworkDefinition, channels_last: bool = False) -> SparseCNN:
     """A fresh, randomly initialised `SparseCNN` for ``definition`` (weights from torch's global
-    RNG: seed it first for reproducible weights and masks)."""
-    return SparseCNN(definition)
+    RNG: seed it first for reproducible weights and masks); ``channels_last``: see the module
+    docstring (same weights either way)."""
+    return SparseCNN(definition, channels_last=channels_last)

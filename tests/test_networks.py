@@ -222,3 +222,23 @@ def test_same_seed_same_weights_and_masks():
     assert "layers.linear.zero_mask" in a
     assert not torch.equal(a["layers.linear.zero_mask"], c["layers.linear.zero_mask"])
     assert not torch.equal(a["layers.conv1.weight"], c["layers.conv1.weight"])
+
+
+@pytest.mark.parametrize("dataset,name", [("gsc", "sparseCNN2"), ("mnist", "denseCNN2")])
+def test_channels_last_is_the_same_network_in_another_layout(dataset, name):
+    """Same seed, same weights and masks; conv weights channels-last; the same evaluation
+    function up to rounding (the flatten order is unchanged), but not the same bits."""
+    default = _build(dataset, name).eval()
+    torch.manual_seed(0)
+    other = build_network(DEFINITIONS[dataset][name], channels_last=True).eval()
+    a, b = default.state_dict(), other.state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a if torch.is_tensor(a[k]))
+    assert other.layers.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert default.layers.conv1.weight.is_contiguous()
+    g = DEFINITIONS[dataset][name].geometry
+    x = torch.randn(32, g.channels, g.height, g.width, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        ours, theirs = default(x), other(x)
+    assert torch.allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+    assert not torch.equal(ours, theirs)  # documented: other numbers than the default layout

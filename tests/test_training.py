@@ -13,6 +13,7 @@ import pytest
 import torch
 from training_helpers import (
     DEFINITIONS,
+    REPO_ROOT,
     patch_data,
     single_thread,
     state_dicts_equal,
@@ -159,8 +160,8 @@ def _record_training_batches(monkeypatch) -> list[list[torch.Tensor]]:
     epochs: list[list[torch.Tensor]] = [[]]
     real_build = run_module.build_network
 
-    def build(definition):
-        model = real_build(definition)
+    def build(definition, **options):
+        model = real_build(definition, **options)
 
         def record(module, inputs):
             if module.training:
@@ -420,3 +421,46 @@ def test_training_logs_progress_lines_within_an_epoch(monkeypatch, tmp_path):
     assert any(line.startswith("mnist/tinySparse seed 8 epoch 1/2: ") for line in progress)
     assert any(line.startswith("mnist/tinySparse seed 8 epoch 2/2: 48/48 samples (100 %), "
                                "done in ") for line in progress), logged
+
+
+def test_channels_last_runs_are_bit_identical_to_themselves_not_to_the_default(tmp_path):
+    """compute.channels_last: the same seed gives the same history and weights twice; the
+    numbers differ from the default layout (documented); the checkpoints record the layout and
+    load back in it, so scoring a checkpoint repeats the history's test accuracy."""
+    definition = tiny_definition("gsc")
+    outs = {}
+    with single_thread():
+        for run, channels_last in (("a", True), ("b", True), ("default", False)):
+            outs[run] = tmp_path / run
+            train(definition, _data("gsc", 48, 2), seed=9, out_dir=outs[run], max_epochs=2,
+                  channels_last=channels_last)
+        history = {run: (out / "history.parquet").read_bytes() for run, out in outs.items()}
+        assert history["a"] == history["b"]
+        final = {r: torch.load(outs[r] / "final.pt", weights_only=True) for r in outs}
+        assert state_dicts_equal(final["a"]["state_dict"], final["b"]["state_dict"])
+        assert not state_dicts_equal(final["a"]["state_dict"], final["default"]["state_dict"])
+        assert final["a"]["meta"]["channels_last"] is True
+        assert "channels_last" not in final["default"]["meta"]  # default bytes unchanged
+        model, _ = load_checkpoint(outs["a"] / "final.pt")
+        assert model.channels_last
+        test = _data("gsc", 48, 2).test
+        correct, _ = count_correct(model, test.features, test.labels, 1000)
+        last = pd.read_parquet(outs["a"] / "history.parquet").iloc[-1]
+        assert int(correct.sum()) / len(test) == last["test_accuracy"]
+
+
+def test_channels_last_config_reaches_the_train_jobs(tmp_path):
+    """compute.channels_last: true adds --channels-last to every train command (dry run -p);
+    the default leaves the commands, and so the jobs' params, as they were."""
+    import yaml
+    from workflow_helpers import run_snakemake
+
+    tiny = REPO_ROOT / "tests" / "configs" / "tiny.yaml"
+    document = yaml.safe_load(tiny.read_text())
+    for on in (True, False):
+        document.setdefault("compute", {})["channels_last"] = on
+        config = tmp_path / f"config_{on}.yaml"
+        config.write_text(yaml.safe_dump(document))
+        commands = run_snakemake(tmp_path, config, "-n", "-p").stdout
+        trains = [line for line in commands.splitlines() if "scripts.train " in line]
+        assert trains and all(("--channels-last" in t) == on for t in trains)

@@ -53,7 +53,8 @@ def load_checkpoint(
         raise InputError(
             f"{path}: not a readable checkpoint ({type(exc).__name__}); delete it and retrain"
         ) from None
-    model = build_network(definition).to(device)
+    channels_last = bool(payload.get("meta", {}).get("channels_last", False))  # as trained
+    model = build_network(definition, channels_last=channels_last).to(device)
     model.load_state_dict(payload["state_dict"])
     model.eval()
     info = {k: v for k, v in payload.items() if k != "state_dict"}

@@ -17,9 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -35,6 +34,9 @@ from sparse_pkg.training.checkpoints import save_checkpoint
 from sparse_pkg.training.sampling import epoch_indices
 from sparse_pkg.training.schedule import batch_size_for_epoch, lr_for_epoch
 from sparse_pkg.training.selection import PROTOCOLS, select_epoch
+
+if TYPE_CHECKING:  # pandas is imported when the outputs are written: start-up skips it
+    import pandas as pd
 
 RESUME_FILE = "resume.pt"
 LOCK_FILE = ".train.lock"  # held while a process trains this run (see train)
@@ -77,6 +79,18 @@ class TrainingData:
         )
 
 
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step on the batch (x, y); returns the detached (loss, log-probabilities).
+    benchmarks/train.py times exactly this function."""
+    optimizer.zero_grad(set_to_none=True)
+    output = model(x)
+    loss = F.nll_loss(output, y)
+    loss.backward()
+    optimizer.step()
+    return loss.detach(), output.detach()
+
+
 def _train_one_epoch(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -95,13 +109,9 @@ def _train_one_epoch(
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size]
         x, y = features.index_select(0, idx), labels.index_select(0, idx)
-        optimizer.zero_grad(set_to_none=True)
-        output = model(x)
-        loss = F.nll_loss(output, y)
-        loss.backward()
-        optimizer.step()
-        loss_sum += loss.detach().to(torch.float64) * idx.shape[0]
-        correct += (output.detach().argmax(dim=1) == y).sum()
+        loss, output = train_step(model, optimizer, x, y)
+        loss_sum += loss.to(torch.float64) * idx.shape[0]
+        correct += (output.argmax(dim=1) == y).sum()
         if progress is not None:
             progress(idx.shape[0])
     return float(loss_sum) / n, int(correct) / n
@@ -146,10 +156,12 @@ def _load_resume(path: Path, device: torch.device,
         return None
 
 
-def _same_run(state: Any, definition: NetworkDefinition, seed: int, epochs: int) -> bool:
-    """True when a resume state belongs to this very run (definition, seed, epochs)."""
+def _same_run(state: Any, definition: NetworkDefinition, seed: int, epochs: int,
+              channels_last: bool = False) -> bool:
+    """True when a resume state belongs to this very run (definition, seed, epochs, layout)."""
     return (isinstance(state, dict) and state.get("definition") == definition.to_dict()
-            and state.get("seed") == seed and state.get("epochs") == epochs)
+            and state.get("seed") == seed and state.get("epochs") == epochs
+            and bool(state.get("channels_last", False)) == channels_last)
 
 
 def train(
@@ -163,6 +175,7 @@ def train(
     meta: dict[str, Any] | None = None,
     log: Callable[[str], None] | None = None,
     show_progress: bool = False,
+    channels_last: bool = False,
 ) -> pd.DataFrame:
     """Train ``definition`` on ``data`` with ``seed``; write outputs to ``out_dir``.
 
@@ -171,28 +184,34 @@ def train(
     ``resume.pt`` left by an interrupted run is continued from its last finished epoch.
     ``out_dir`` is locked while training: a second process on the same run (say, a rerun while
     a job orphaned by a killed Snakemake still trains) stops with InputError instead of
-    training it twice at once. Returns the history.
+    training it twice at once. ``channels_last``: train in that memory layout (faster on the
+    CPU, other numbers than the default layout; see sparse_pkg/networks.py), recorded in the
+    checkpoints' meta so that scoring rebuilds the same layout. Returns the history.
     """
     out = Path(out_dir)
     what = f"training {definition.dataset}/{definition.name} seed {seed}"
     with exclusive_lock(out / LOCK_FILE, what):
         return _train(definition, data, seed=seed, out=out, device=torch.device(device),
-                      max_epochs=max_epochs, meta=meta, log=log, show_progress=show_progress)
+                      max_epochs=max_epochs, meta=meta, log=log, show_progress=show_progress,
+                      channels_last=bool(channels_last))
 
 
 def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out: Path,
            device: torch.device, max_epochs: int | None, meta: dict[str, Any] | None,
-           log: Callable[[str], None] | None, show_progress: bool) -> pd.DataFrame:
+           log: Callable[[str], None] | None, show_progress: bool,
+           channels_last: bool = False) -> pd.DataFrame:
     """The body of :func:`train`, run while holding the run folder's lock."""
     resume_path = out / RESUME_FILE
     epochs = definition.epochs if max_epochs is None else min(definition.epochs, max_epochs)
     meta = dict(meta or {})
     meta.update({"epochs": epochs, "epochs_in_definition": definition.epochs,
                  "train_samples": int(data.train_labels.shape[0])})
+    if channels_last:  # only when on: default-layout outputs keep their bytes
+        meta["channels_last"] = True
     data = data.to(device)
 
     torch.manual_seed(seed)  # weight init, sparse masks, dropout: the global stream
-    model = build_network(definition).to(device)
+    model = build_network(definition, channels_last=channels_last).to(device)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=definition.lr, momentum=definition.momentum,
         weight_decay=definition.weight_decay,
@@ -204,10 +223,10 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
 
     what = f"{definition.dataset}/{definition.name} seed {seed}"
     state = _load_resume(resume_path, device, log)
-    if state is not None and not _same_run(state, definition, seed, epochs):
+    if state is not None and not _same_run(state, definition, seed, epochs, channels_last):
         if log:
-            log(f"{resume_path}: resume state of another network definition, seed or epoch "
-                "count, discarded; training starts again from epoch 1")
+            log(f"{resume_path}: resume state of another network definition, seed, epoch count "
+                "or layout, discarded; training starts again from epoch 1")
         state = None
     if state is not None:
         model.load_state_dict(state["model"])
@@ -262,7 +281,7 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
             "definition": definition.to_dict(), "seed": seed, "epochs": epochs,
             "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "history": history, "timing": timing, "best_state": best_state,
-            "rng": _rng_states(),
+            "rng": _rng_states(), **({"channels_last": True} if channels_last else {}),
         })
         if log:
             val = "" if val_acc is None else f" val {val_acc:.4f}"
@@ -278,6 +297,8 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
             out / f"{protocol}.pt", states[protocol], definition, protocol=protocol,
             epoch=selected[protocol], seed=seed, meta=meta,
         )
+    import pandas as pd
+
     frame = pd.DataFrame(history)
     _write_parquet(frame, out / "history.parquet")
     _write_parquet(pd.DataFrame(timing), out / "timing.parquet")
