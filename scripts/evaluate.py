@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 
 import click
-import pandas as pd
 
 from sparse_pkg.cli import compute_options, handle_errors, log, setup_compute, verbose_option
 from sparse_pkg.errors import InputError
-from sparse_pkg.evaluation import evaluate_checkpoint_rows
+from sparse_pkg.evaluation import score_checkpoints
 from sparse_pkg.io.atomic import atomic_path
 from sparse_pkg.io.tensors import load_tensor_set
 from sparse_pkg.training import load_checkpoint
@@ -53,7 +52,8 @@ def main(checkpoints, test_paths, levels, out_paths, batch_size, threads, device
     """Score each CHECKPOINT on each noisy test set; write one parquet per test set.
 
     One process can score all levels of a run (torch is imported and the checkpoints loaded
-    once), or a single level, as the workflow's evaluation granularity asks.
+    once), or a single level, as the workflow's evaluation granularity asks. Checkpoints with
+    identical weights (paper epoch = last epoch) are run through the network once.
     """
     if len(out_paths) != len(test_paths) or levels and len(levels) != len(test_paths):
         raise InputError("give one --out (and one --noise-level, except for the background "
@@ -63,8 +63,7 @@ def main(checkpoints, test_paths, levels, out_paths, batch_size, threads, device
     for index, (test_path, out_path) in enumerate(zip(test_paths, out_paths, strict=True)):
         test = load_tensor_set(test_path)
         level = _check_test_set(test, test_path, levels[index] if levels else None)
-        frames = []
-        for model, info in models:
+        for _, info in models:
             geometry = info["definition"].geometry
             shape = (geometry.channels, geometry.height, geometry.width)
             if tuple(test.features.shape[1:]) != shape:
@@ -72,12 +71,14 @@ def main(checkpoints, test_paths, levels, out_paths, batch_size, threads, device
                     f"{test_path}: features of shape {tuple(test.features.shape[1:])} do not "
                     f"fit {info['definition'].dataset}/{info['definition'].name}; wrong data set?"
                 )
-            rows = evaluate_checkpoint_rows(model, info, test, level, batch_size)
-            frames.append(rows)
+        frames = score_checkpoints(models, test, level, batch_size)
+        for rows in frames:
             row = rows.iloc[0]
             log(f"{row.dataset}/{row.network} seed {row.seed} {row.protocol} "
                 f"(epoch {row.selected_epoch}) noise {level:g}: {row.correct}/{row.total} "
                 f"= {row.accuracy:.4f}")
+        import pandas as pd  # imported once rows exist: a job's start-up skips it
+
         with atomic_path(out_path) as tmp:
             pd.concat(frames, ignore_index=True).to_parquet(tmp, index=False)
 

@@ -46,11 +46,14 @@ from sparse_pkg.training.sampling import subset_indices
 @click.option("--out-dir", type=click.Path(file_okay=False), required=True,
               help="Folder for history.parquet, timing.parquet, paper.pt, final.pt (and the "
                    "resume state while running).")
+@click.option("--channels-last", is_flag=True,
+              help="Train in channels-last memory order: a faster CPU step, other numbers than "
+                   "the default layout (recorded in the checkpoints, which score in it).")
 @compute_options
 @verbose_option
 @handle_errors
 def main(definitions, dataset, network, seed, train_path, test_path, validation_path, sampling,
-         max_epochs, max_train_samples, out_dir, threads, device, gpu_required):
+         max_epochs, max_train_samples, out_dir, channels_last, threads, device, gpu_required):
     """Train NETWORK of DATASET with SEED as docs/protocol.md §3-§5 describe; resumable.
 
     Writes the checkpoints of both selection protocols (paper: best clean test epoch; final:
@@ -77,7 +80,8 @@ def main(definitions, dataset, network, seed, train_path, test_path, validation_
     log(f"training {dataset}/{network} seed {seed} on {torch_device} with {len(keep)} samples"
         f"{f' x {data.copies} augmented copies' if data.copies > 1 else ''}")
     train(definition, data, seed=seed, out_dir=Path(out_dir), device=torch_device,
-          max_epochs=max_epochs, meta=meta, log=log, show_progress=on_terminal())
+          max_epochs=max_epochs, meta=meta, log=log, show_progress=on_terminal(),
+          channels_last=channels_last)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ any noise level regenerated alone, with identical bytes.
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 import warnings
 
 import torch
@@ -30,13 +32,39 @@ def make_generator(
     return generator
 
 
+# cuBLAS is deterministic only with a fixed workspace (CUDA >= 10.2); read at its first use.
+CUBLAS_WORKSPACE = ":4096:8"
+
+
 def configure_torch(threads: int | None = None, deterministic: bool = True) -> None:
     """Set torch's CPU threads and deterministic algorithms (bit-identical results on CPU)."""
     if threads:
         torch.set_num_threads(int(threads))
     if deterministic:
         # warn_only: a CUDA kernel without a deterministic variant should warn, not stop a GPU run
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        enable_deterministic_algorithms(warn_only=True)
+
+
+def enable_deterministic_algorithms(warn_only: bool = True) -> None:
+    """What ``torch.use_deterministic_algorithms(True)`` sets, without its import of the compiler.
+
+    That function sets two things: ATen's global flag (deterministic kernels, on the CPU and on
+    CUDA, and NaN-filled uninitialised memory) and ``torch._inductor.config.deterministic``,
+    which only ``torch.compile`` reads; importing it pulls in torch._dynamo, torch._inductor and
+    sympy (seconds per process, for a compiler this package never uses). So the ATen flag is set
+    directly, and the compiler gets the same setting through its environment variable, read if
+    and when it is first imported (or set directly when it already is). For CUDA, cuBLAS gets a
+    fixed workspace and cuDNN deterministic algorithms; a user's own CUBLAS_WORKSPACE_CONFIG wins.
+    tests/test_determinism.py checks this against what the installed torch's function does.
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
+    os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"
+    inductor_config = sys.modules.get("torch._inductor.config")
+    if inductor_config is not None:
+        inductor_config.deterministic = True
+    torch._C._set_deterministic_algorithms(True, warn_only=warn_only)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
 
 
 def resolve_device(requested: str = "auto", on_missing_gpu: str = "fallback") -> torch.device:

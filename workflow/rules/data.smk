@@ -30,8 +30,6 @@ rule mnist_prepare:
     params:
         source="embedded" if MNIST["source"] == "embedded" else "directory",
         idx_dir=lambda w: f"--idx-dir {mnist_idx_dir()}" if mnist_idx_dir() else "",
-        test_fraction=MNIST.get("embedded_test_fraction", 0.2),
-        split_seed=MNIST.get("split_seed", 0),
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -40,7 +38,6 @@ rule mnist_prepare:
         ENV
     shell:
         "python -P -m scripts.prepare_mnist --source {params.source} {params.idx_dir} "
-        "--test-fraction {params.test_fraction} --split-seed {params.split_seed} "
         "--train-out {output.train} --test-out {output.test} 2> {log}"
 
 
