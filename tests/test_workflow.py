@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -316,9 +317,10 @@ def test_a_failed_jobs_error_line_is_on_the_console(failed_extraction):
 def test_make_run_checks_the_config_file_before_snakemake(tmp_path):
     """`make run CONFIG=...` checks the file first (python -m sparse_pkg.config_check: file
     and line of a YAML error, one line for a missing file; tested in test_config_check)."""
-    result = subprocess.run(["make", "-n", "-o", ".venv/.installed-runtime", "run",
-                             "CONFIG=my_config.yaml"],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    result = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed-runtime",
+                             "run", "CONFIG=my_config.yaml"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     commands = [line for line in result.stdout.splitlines() if line.strip()]
     assert commands[0].endswith("python -m sparse_pkg.config_check my_config.yaml")
