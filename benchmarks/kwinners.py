@@ -120,17 +120,27 @@ def time_rezero(units: int, fan_in: int, sparsity: float, device: str,
         steps = {"ours": layer.rezero_weights,
                  "masked_fill": lambda: weight.masked_fill_(mask, 0.0),
                  "float_mul": lambda: weight.mul_(keep)}
-        times: dict[str, list[float]] = {name: [] for name in steps}
-        for repeat in range(repeats):
-            for name in list(steps)[repeat % 3:] + list(steps)[:repeat % 3]:
-                weight.copy_(original)  # masked weights moved, as after an optimizer step
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                steps[name]()
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                times[name].append(time.perf_counter() - start)
+        # before each step the masked weights have moved, as after an optimizer step
+        return interleaved_times(steps, repeats, device, before=lambda: weight.copy_(original))
+
+
+def interleaved_times(steps: dict, repeats: int, device: str,
+                      before=None) -> dict[str, list[float]]:
+    """Seconds of each step per round: every step runs once a round, in rotating order;
+    ``before`` (untimed) runs ahead of each step."""
+    names = list(steps)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            if before is not None:
+                before()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            steps[name]()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -191,21 +201,10 @@ def time_case(shape: Shape, batch: int, training: bool, device: str,
     grad = torch.randn(x.shape, generator=generator).to(device)
     modules = {"relu": nn.ReLU(), **candidates(shape, training)}
     steps = {name: make_step(m.to(device), x, grad, training) for name, m in modules.items()}
-    names = list(steps)
-    times: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(2):  # warm-up
-        for name in names:
-            steps[name]()
-    for repeat in range(repeats):
-        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
-            if device == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            steps[name]()
-            if device == "cuda":
-                torch.cuda.synchronize()
-            times[name].append(time.perf_counter() - start)
-    return times
+        for step in steps.values():
+            step()
+    return interleaved_times(steps, repeats, device)
 
 
 def paired_ratio(anchor: list[float], ours: list[float]) -> float:
