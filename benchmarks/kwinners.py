@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/kwinners_
 from kwinners_anchors import AnchorKWinners  # noqa: E402
 
 from sparse_pkg.layers import KWinners, KWinners2d, SparseWeights  # noqa: E402
-from sparse_pkg.network_definitions import load_network_definitions  # noqa: E402
+from sparse_pkg.networks_file import load_networks  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
 ANCHORS = AnchorKWinners.ALGORITHMS
@@ -84,22 +84,20 @@ class Shape:
 def paper_shapes(config: Path = CONFIG) -> list[Shape]:
     """Every distinct k-winners layer (k < units) of the networks in ``config``, 1d then 2d."""
     shapes: set[Shape] = set()
-    for networks in load_network_definitions(config).values():
-        for d in networks.values():
-            common = (d.k_inference_factor, d.boost_strength, d.duty_cycle_period)
-            for units, k in zip(d.conv_shapes, d.conv_k, strict=True):
-                if k is not None and k < units[0] * units[1] * units[2]:
-                    shapes.add(Shape(tuple(units), k, *common))
-            if d.linear_k < d.linear_n:
-                shapes.add(Shape((d.linear_n,), d.linear_k, *common))
+    for d in load_networks(config):
+        common = (d.k_inference_factor, d.boost_strength, d.duty_cycle_period)
+        for units, k in zip(d.conv_shapes, d.conv_k, strict=True):
+            if k is not None and k < units[0] * units[1] * units[2]:
+                shapes.add(Shape(tuple(units), k, *common))
+        if d.linear_k < d.linear_n:
+            shapes.add(Shape((d.linear_n,), d.linear_k, *common))
     return sorted(shapes, key=lambda s: (len(s.units), s.units, s.k))
 
 
 def sparse_weight_shapes(config: Path = CONFIG) -> list[tuple[int, int, float]]:
     """(out units, fan-in, weight sparsity) of every distinct sparse hidden linear layer."""
     shapes = {(d.linear_n, d.linear_fan_in, d.weight_sparsity)
-              for networks in load_network_definitions(config).values()
-              for d in networks.values() if d.weight_sparsity < 1.0}
+              for d in load_networks(config) if d.weight_sparsity < 1.0}
     return sorted(shapes)
 
 

@@ -3,7 +3,7 @@
 For every network of config/networks.yaml, on random tensors of the paper's shapes and sizes
 (MNIST: 60,000 training images 1x28x28, 10,000 test images; GSC: --gsc-train-clips training
 clips + 10 % silence, 2,552 test and 2,494 validation clips, 1x32x32), it times the engine's own
-training loop (``_train_one_epoch``: index_select batches, SGD, k-winners) for --max-batches
+training loop (``train_one_epoch``: index_select batches, SGD, k-winners) for --max-batches
 batches of each batch size the network trains with (the first epoch's and the later epochs'),
 and ``count_correct`` for --max-eval-batches test batches. The epoch, the per-epoch test
 (and validation) scoring and the evaluation of 11 noise levels x 2 protocols (+ the background
@@ -37,13 +37,11 @@ from startup import make_inputs, time_once  # noqa: E402
 
 from sparse_pkg.determinism import configure_torch, resolve_device  # noqa: E402
 from sparse_pkg.evaluation import count_correct  # noqa: E402
-from sparse_pkg.network_definitions import (  # noqa: E402
-    NetworkDefinition,
-    iter_definitions,
-    load_network_definitions,
-)
+from sparse_pkg.network_definitions import NetworkDefinition  # noqa: E402
 from sparse_pkg.networks import build_network  # noqa: E402
-from sparse_pkg.training.run import _train_one_epoch  # noqa: E402
+from sparse_pkg.networks_file import load_networks  # noqa: E402
+from sparse_pkg.training.memory import keep_freed_memory  # noqa: E402
+from sparse_pkg.training.run import train_one_epoch  # noqa: E402
 from sparse_pkg.training.schedule import batch_size_for_epoch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,12 +100,12 @@ def train_seconds_per_sample(definition: NetworkDefinition, data, batch_size: in
                                 weight_decay=definition.weight_decay)
     features, labels = data
     order = torch.randint(0, labels.shape[0], ((max_batches + 2) * batch_size,))
-    _train_one_epoch(model, optimizer, features, labels, order[:2 * batch_size], batch_size,
-                     None)  # warm-up
+    train_one_epoch(model, optimizer, features, labels, order[:2 * batch_size], batch_size,
+                    None)  # warm-up
     synchronize(device)
     started = time.perf_counter()
-    _train_one_epoch(model, optimizer, features, labels, order[2 * batch_size:], batch_size,
-                     None)
+    train_one_epoch(model, optimizer, features, labels, order[2 * batch_size:], batch_size,
+                    None)
     synchronize(device)
     return (time.perf_counter() - started) / (max_batches * batch_size)
 
@@ -162,8 +160,9 @@ def reference_workload(device: str, threads: int, max_batches: int) -> float:
     """Seconds of the concurrency workload, in this process."""
     torch_device = resolve_device(device)
     configure_torch(threads)
+    keep_freed_memory()  # as training does
     dataset, name, batch = REFERENCE
-    definition = load_network_definitions(DEFINITIONS)[dataset][name]
+    definition = load_networks(DEFINITIONS).get(dataset, name)
     data = random_set(definition, 4 * max_batches * batch, torch_device)
     started = time.perf_counter()
     train_seconds_per_sample(definition, data, batch, max_batches, torch_device)
@@ -225,7 +224,8 @@ def main(device, max_batches, max_eval_batches, concurrent, seeds, threads, gsc_
         return
     torch_device = resolve_device(device)
     configure_torch(threads)
-    definitions = [d for d in iter_definitions(load_network_definitions(DEFINITIONS))
+    keep_freed_memory()  # as training does
+    definitions = [d for d in load_networks(DEFINITIONS)
                    if not only or f"{d.dataset}/{d.name}" in only]
     name = (torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda"
             else f"CPU, {threads} torch thread(s)")

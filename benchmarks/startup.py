@@ -40,8 +40,8 @@ def make_inputs(folder: Path) -> dict[str, str]:
     import torch
 
     from sparse_pkg.io.tensors import TensorSet, save_tensor_set
-    from sparse_pkg.network_definitions import load_network_definitions
     from sparse_pkg.networks import build_network
+    from sparse_pkg.networks_file import load_networks
     from sparse_pkg.training import save_checkpoint
 
     generator = torch.Generator().manual_seed(0)
@@ -53,7 +53,7 @@ def make_inputs(folder: Path) -> dict[str, str]:
     paths = {name: str(folder / f"{name}.pt") for name in ("train", "test", "checkpoint")}
     save_tensor_set(paths["train"], train)
     save_tensor_set(paths["test"], test)
-    definition = load_network_definitions(DEFINITIONS)["mnist"][NETWORK]
+    definition = load_networks(DEFINITIONS).get("mnist", NETWORK)
     torch.manual_seed(0)
     save_checkpoint(paths["checkpoint"], build_network(definition).state_dict(), definition,
                     protocol="paper", epoch=0, seed=42)
@@ -64,9 +64,9 @@ def cases(folder: Path, paths: dict[str, str], jobs: bool) -> dict[str, tuple[li
     """Name -> (python arguments, expected exit status)."""
     missing = str(folder / "missing")
     train_args = ["-m", "scripts.train", "--dataset", "mnist", "--network", NETWORK,
-                  "--seed", "42", "--test", paths["test"], "--threads", "1"]
+                  "--seed", "42", "--test", paths["test"], "--threads", "1", "--device", "auto"]
     evaluate_args = ["-m", "scripts.evaluate", "--test", paths["test"], "--noise-level", "0",
-                     "--threads", "1"]
+                     "--threads", "1", "--device", "auto"]
     chosen = {
         "python": (["-c", "pass"], 0),
         "import torch": (["-c", "import torch"], 0),

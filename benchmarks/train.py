@@ -8,20 +8,24 @@ classes and the memory layout differ:
 - ``original``: the 2019 model classes, re-implemented in benchmarks/kwinners_anchors.py from
   their description: k-winners 1d by a per-sample loop, 2d by gather/scatter with a custom
   backward; sparse weights re-zeroed before each training forward pass by index assignment
-  (``weight[rows, cols] = 0`` over the masked positions).
-- ``ours``: ``build_network(definition)``, what every run uses by default.
+  (``weight[rows, cols] = 0`` over the masked positions); max pooling by ``nn.MaxPool2d``.
+- ``ours``: ``build_network(definition)``, what every run uses by default (max pooling by the
+  channels-last kernel, same bytes: sparse_pkg/layers/pooling.py).
 - ``channels_last``: ``build_network(definition, channels_last=True)``: other numbers.
 
 Before timing, ``original`` must give exactly ours' output and loss of a training step (same
 dropout draws) and ``channels_last`` the same evaluation-mode output up to rounding (in training,
 rounding can flip a k-winners tie and the batch statistics spread it). Steps are timed
 interleaved (one step of each candidate in turn, each on the same batch of seeded random inputs),
-after warm-up steps; the
-table shows median step times and the medians of the per-round ratios: original / ours (> 1: ours
-faster) and channels_last / ours (< 1: channels-last faster).
+after warm-up steps, in a process that keeps freed memory for reuse as training does
+(``--release-freed-memory``: glibc's defaults, under which every step of every candidate also
+pays page faults on fresh memory, which shrinks all ratios). The table shows median step times
+and the medians of the per-round ratios: original / ours (> 1: ours faster) and
+channels_last / ours (< 1: channels-last faster).
 
     .venv/bin/python benchmarks/train.py [--threads 1] [--repeats 40] [--device cpu|cuda]
                                          [--case DATASET/NETWORK/BATCH ...]
+                                         [--release-freed-memory]
 """
 
 from __future__ import annotations
@@ -41,8 +45,10 @@ from kwinners_anchors import anchor_copy  # noqa: E402
 
 from sparse_pkg.determinism import make_generator  # noqa: E402
 from sparse_pkg.layers import KWinners, KWinners2d, SparseWeights  # noqa: E402
-from sparse_pkg.network_definitions import NetworkDefinition, load_network_definitions  # noqa: E402
+from sparse_pkg.network_definitions import NetworkDefinition  # noqa: E402
 from sparse_pkg.networks import SparseCNN, build_network  # noqa: E402
+from sparse_pkg.networks_file import load_networks  # noqa: E402
+from sparse_pkg.training import memory  # noqa: E402
 from sparse_pkg.training.run import train_step  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
@@ -75,6 +81,8 @@ def original_model(model: SparseCNN) -> nn.Module:
             setattr(original.layers, name, anchor_copy(module, "original"))
         elif isinstance(module, SparseWeights):
             setattr(original.layers, name, OriginalSparseWeights(module))
+        elif isinstance(module, nn.MaxPool2d):  # ours is a subclass with a faster kernel
+            setattr(original.layers, name, nn.MaxPool2d(module.kernel_size))
     return original
 
 
@@ -98,7 +106,7 @@ def batch(definition: NetworkDefinition, size: int,
           device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded random inputs and labels of the data set's geometry."""
     g = definition.geometry
-    generator = make_generator("benchmark-train", definition.dataset, size)
+    generator = make_generator(0, f"benchmark-train-{definition.dataset}", size)
     x = torch.randn(size, g.channels, g.height, g.width, generator=generator)
     y = torch.randint(0, g.classes, (size,), generator=generator)
     return x.to(device), y.to(device)
@@ -163,23 +171,28 @@ def median_ratio(a: list[float], b: list[float]) -> float:
               help="DATASET/NETWORK/BATCH (repeatable).")
 @click.option("--definitions", type=click.Path(dir_okay=False, exists=True),
               default=str(CONFIG), show_default=True, help="Network definitions file.")
+@click.option("--keep-freed-memory/--release-freed-memory", default=True, show_default=True,
+              help="Keep freed memory in the process, as training does "
+                   "(sparse_pkg/training/memory.py), or leave malloc's defaults.")
 def main(device: str, threads: int, repeats: int, warm_up: int, cases: tuple[str, ...],
-         definitions: str) -> None:
+         definitions: str, keep_freed_memory: bool) -> None:
     """Print median step times and ratios: original / ours and channels_last / ours."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     torch_device = torch.device(device)
     torch.set_num_threads(threads)
-    all_definitions = load_network_definitions(definitions)
+    kept = keep_freed_memory and memory.keep_freed_memory()
+    all_definitions = load_networks(definitions)
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"repeats={repeats} (interleaved; median ms per step; same initial weights)")
+          f"repeats={repeats} keep_freed_memory={kept} "
+          "(interleaved; median ms per step; same initial weights)")
     print(f"{'case':<24}{'original':>10}{'ours':>9}{'ch.last':>9}"
           f"{'original/ours':>15}{'ch.last/ours':>14}", flush=True)
     for case in cases:
         dataset, network, size = case.split("/")
-        if network not in all_definitions.get(dataset, {}):
+        if network not in [d.name for d in all_definitions.of(dataset)]:
             raise click.BadParameter(f"no {dataset} network {network!r}", param_hint="--case")
-        times = time_case(all_definitions[dataset][network], int(size), repeats, warm_up,
+        times = time_case(all_definitions.get(dataset, network), int(size), repeats, warm_up,
                           torch_device)
         ms = {name: 1000 * statistics.median(t) for name, t in times.items()}
         print(f"{case:<24}{ms['original']:>10.2f}{ms['ours']:>9.2f}{ms['channels_last']:>9.2f}"

@@ -1,17 +1,28 @@
-"""Gather every run's evaluation rows, histories and timings into the result tables."""
+"""Stack result files of each kind into one table: a run's files into its own tables
+(rule aggregate_run), then every run's tables into the results (rule aggregate)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from sparse_pkg.aggregation import HISTORY_KEYS, METRICS_KEYS, concat_parquet, write_table
+from sparse_pkg.aggregation import HISTORY_KEYS, METRICS_KEYS, concat_parquet
 from sparse_pkg.cli import handle_errors, log, verbose_option
+from sparse_pkg.io.atomic import write_parquet
+
+PARQUET = click.Path(dir_okay=False)
 
 
 @click.command()
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--eval", "evals", type=PARQUET, multiple=True, required=True,
+              help="Metrics rows: a run's eval/level_*.parquet, or a run's stacked metrics "
+                   "table; repeat for each.")
+@click.option("--history", "histories", type=PARQUET, multiple=True, required=True,
+              help="A run's history.parquet (or its stacked copy); repeat for each run.")
+@click.option("--timing", "timings", type=PARQUET, multiple=True, required=True,
+              help="A run's timing.parquet (or its stacked copy); repeat for each run.")
+@click.option("--background", "backgrounds", type=PARQUET, multiple=True,
+              help="A run's eval/background.parquet (or its stacked copy); repeat for each "
+                   "(none: empty table).")
 @click.option("--metrics-out", required=True,
               help="metrics.parquet: one row per dataset, network, seed, protocol, noise level.")
 @click.option("--history-out", required=True, help="history.parquet: every epoch of every run.")
@@ -20,21 +31,17 @@ from sparse_pkg.cli import handle_errors, log, verbose_option
               help="background_noise.parquet: scores on the background-noise test set.")
 @verbose_option
 @handle_errors
-def main(files, metrics_out, history_out, timing_out, background_out):
-    """Sort FILES (eval/level_*.parquet, eval/background.parquet, history.parquet) into the
-    tables; each run's timing.parquet is read from beside its history."""
-    paths = [Path(f) for f in files]
-    levels = [p for p in paths if p.parent.name == "eval" and p.name.startswith("level_")]
-    background = [p for p in paths if p.parent.name == "eval" and p.name == "background.parquet"]
-    histories = [p for p in paths if p.name == "history.parquet"]
-    metrics = concat_parquet(levels, METRICS_KEYS)
-    write_table(metrics, metrics_out)
-    write_table(concat_parquet(background, METRICS_KEYS), background_out)
-    write_table(concat_parquet(histories, HISTORY_KEYS), history_out)
-    write_table(concat_parquet([p.with_name("timing.parquet") for p in histories], HISTORY_KEYS),
-                timing_out)
-    log(f"aggregated {len(levels)} evaluation files ({len(metrics)} rows) and "
-        f"{len(histories)} histories")
+def main(evals, histories, timings, backgrounds, metrics_out, history_out, timing_out,
+         background_out):
+    """Stack the files of each kind into its table, rows sorted by their keys (a key twice is
+    an error): one run's files into its tables, or every run's tables into the results."""
+    metrics = concat_parquet(evals, METRICS_KEYS)
+    write_parquet(metrics, metrics_out)
+    write_parquet(concat_parquet(backgrounds, METRICS_KEYS), background_out)
+    write_parquet(concat_parquet(histories, HISTORY_KEYS), history_out)
+    write_parquet(concat_parquet(timings, HISTORY_KEYS), timing_out)
+    log(f"stacked {len(evals)} metrics files ({len(metrics)} rows), {len(histories)} histories, "
+        f"{len(timings)} timings and {len(backgrounds)} background-noise files")
 
 
 if __name__ == "__main__":

@@ -17,32 +17,27 @@ def main():
 @main.command("file")
 @click.option("--url", "urls", multiple=True, required=True,
               help="URL to fetch; repeat for mirrors, tried in order.")
-@click.option("--sha256", default=None, help="Expected SHA-256 of the file.")
-@click.option("--md5", default=None, help="Expected MD5 of the file.")
+@click.option("--sha256", required=True, help="Expected SHA-256 of the file.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Destination.")
 @click.option("--hint", default=None,
               help="What to tell the user when every URL fails (e.g. the config key to set).")
 @verbose_option
 @handle_errors
-def file_command(urls, sha256, md5, out, hint):
+def file_command(urls, sha256, out, hint):
     """Fetch one file to --out (an interrupted transfer resumes from OUT.part)."""
-    algorithm, checksum = ("md5", md5) if md5 else ("sha256", sha256)
-    download(list(urls), out, checksum=checksum, algorithm=algorithm, hint=hint)
+    download(list(urls), out, checksum=sha256, algorithm="sha256", hint=hint)
     log(f"downloaded {out}")
 
 
 @main.command("mnist")
 @click.option("--mirror", "mirrors", multiple=True, required=True,
               help="Base URL of an MNIST mirror; repeat, tried in order.")
-@click.option("--md5", "md5s", multiple=True, required=True,
-              help="NAME=MD5 for each of the four files.")
 @click.option("--out-dir", type=click.Path(file_okay=False), required=True)
 @verbose_option
 @handle_errors
-def mnist_command(mirrors, md5s, out_dir):
-    """Fetch the four MNIST IDX files into --out-dir, verifying each MD5."""
-    checksums = dict(item.split("=", 1) for item in md5s)
-    download_mnist(out_dir, list(mirrors), checksums,
+def mnist_command(mirrors, out_dir):
+    """Fetch the four MNIST IDX files into --out-dir, verifying each official MD5."""
+    download_mnist(out_dir, list(mirrors),
                    hint=f"put the four files into {out_dir} yourself, or set config key "
                         "mnist.source: directory with mnist.directory")
     log(f"MNIST files in {out_dir}")

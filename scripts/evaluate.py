@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 import click
 
 from sparse_pkg.cli import compute_options, handle_errors, log, setup_compute, verbose_option
 from sparse_pkg.errors import InputError
-from sparse_pkg.evaluation import score_checkpoints
-from sparse_pkg.io.atomic import atomic_path
+from sparse_pkg.evaluation import check_input_shape, labelled_noise_level, score_checkpoints
+from sparse_pkg.io.atomic import write_parquet
 from sparse_pkg.io.tensors import load_tensor_set
 from sparse_pkg.training import load_checkpoint
-
-
-def _check_test_set(test, test_path: str, noise_level: float | None) -> float:
-    """The level the rows are labelled with: the requested one, which the file must hold."""
-    kind = test.meta.get("noise")
-    if noise_level is None:
-        if kind != "background":
-            raise InputError(f"{test_path}: not a background-noise test set; pass --noise-level")
-        return math.nan
-    stored = test.meta.get("noise_level")
-    if stored is None or not math.isclose(float(stored), noise_level, abs_tol=1e-9):
-        raise InputError(
-            f"{test_path}: holds noise level {stored}, not {noise_level}; pass the file of "
-            "that level (or a level listed in the config's noise_levels)"
-        )
-    return noise_level
 
 
 @click.command(context_settings={"show_default": True})
@@ -62,15 +44,8 @@ def main(checkpoints, test_paths, levels, out_paths, batch_size, threads, device
     models = [load_checkpoint(checkpoint, torch_device) for checkpoint in checkpoints]
     for index, (test_path, out_path) in enumerate(zip(test_paths, out_paths, strict=True)):
         test = load_tensor_set(test_path)
-        level = _check_test_set(test, test_path, levels[index] if levels else None)
-        for _, info in models:
-            geometry = info["definition"].geometry
-            shape = (geometry.channels, geometry.height, geometry.width)
-            if tuple(test.features.shape[1:]) != shape:
-                raise InputError(
-                    f"{test_path}: features of shape {tuple(test.features.shape[1:])} do not "
-                    f"fit {info['definition'].dataset}/{info['definition'].name}; wrong data set?"
-                )
+        level = labelled_noise_level(test, test_path, levels[index] if levels else None)
+        check_input_shape(models, test, test_path)
         frames = score_checkpoints(models, test, level, batch_size)
         for rows in frames:
             row = rows.iloc[0]
@@ -79,8 +54,7 @@ def main(checkpoints, test_paths, levels, out_paths, batch_size, threads, device
                 f"= {row.accuracy:.4f}")
         import pandas as pd  # imported once rows exist: a job's start-up skips it
 
-        with atomic_path(out_path) as tmp:
-            pd.concat(frames, ignore_index=True).to_parquet(tmp, index=False)
+        write_parquet(pd.concat(frames, ignore_index=True), out_path)
 
 
 if __name__ == "__main__":

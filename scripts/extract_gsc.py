@@ -14,6 +14,7 @@ import click
 
 from sparse_pkg.cli import handle_errors, log, verbose_option
 from sparse_pkg.datasets.gsc import extract_to_store, publish_store
+from sparse_pkg.datasets.sources import GSC_ARCHIVE
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.checksum import verify_checksum
 
@@ -22,7 +23,8 @@ from sparse_pkg.io.checksum import verify_checksum
 @click.option("--archive", type=click.Path(dir_okay=False), required=True,
               help="speech_commands_v0.01.tar.gz (real or synthetic).")
 @click.option("--sha256", default=None,
-              help="Verify the archive first (for an archive the user supplied).")
+              help="Verify the archive against this digest first (an archive the user supplied; "
+                   "the workflow passes the official one).")
 @click.option("--dest", type=click.Path(file_okay=False), required=True,
               help="Folder for the ten digit folders, _background_noise_ and the lists.")
 @click.option("--manifest-out", type=click.Path(dir_okay=False), required=True,
@@ -43,7 +45,7 @@ def main(archive, sha256, dest, manifest_out, skipped_out, skip_bad, store, conf
     remedy = None
     if config_key:
         remedy = (f"fix the config key {config_key} (now {archive}): point it at a good copy of "
-                  "speech_commands_v0.01.tar.gz")
+                  f"{GSC_ARCHIVE}")
     if not Path(archive).is_file():
         raise InputError(f"{archive}: archive not found; "
                          f"{remedy or 'download it again or fix the path'}")

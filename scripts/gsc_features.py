@@ -8,7 +8,6 @@ from __future__ import annotations
 import click
 import torch
 
-from sparse_pkg.audio.augment import augment_dataset
 from sparse_pkg.audio.features import clean_features
 from sparse_pkg.cli import (
     compute_options,
@@ -18,24 +17,17 @@ from sparse_pkg.cli import (
     stack_options,
     verbose_option,
 )
-from sparse_pkg.datasets.gsc import BACKGROUND_DIR, load_clips, read_manifest
-from sparse_pkg.datasets.gsc_splits import label_index
-from sparse_pkg.determinism import make_generator
-from sparse_pkg.errors import InputError
+from sparse_pkg.datasets.gsc import BACKGROUND_DIR
+from sparse_pkg.datasets.gsc_sets import add_silence, load_split, training_features
 from sparse_pkg.io.sidecar import write_sidecar
 from sparse_pkg.io.tensors import TensorSet, save_tensor_set
 from sparse_pkg.noise import level_stream
-from sparse_pkg.noise.background import load_background_noises, mix_background_noise
+from sparse_pkg.noise.background import (
+    background_noise_generator,
+    load_background_noises,
+    mix_background_noise,
+)
 from sparse_pkg.noise.white import white_noise_features
-
-
-def _split(manifest_path: str, root: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    manifest = read_manifest(manifest_path)
-    rows = manifest[manifest["split"] == split]
-    if rows.empty:
-        raise InputError(f"{manifest_path}: no {split} clips; is the archive complete?")
-    waveforms, _ = load_clips(rows, root)
-    return waveforms, torch.from_numpy(rows["label"].to_numpy(dtype="int64", copy=True))
 
 
 def _save(path: str, features: torch.Tensor, labels: torch.Tensor, meta: dict) -> None:
@@ -72,10 +64,10 @@ def eval_command(manifest, root, validation_out, test_out, threads, device, gpu_
     """Clean validation and test features (what training scores after every epoch)."""
     target = setup_compute(threads, device, gpu_required)
     meta = {"dataset": "gsc", "source": str(root)}
-    waveforms, labels = _split(manifest, root, "validation")
+    waveforms, labels = load_split(manifest, root, "validation")
     _save(validation_out, clean_features(waveforms, device=target), labels,
           {**meta, "split": "validation"})
-    waveforms, labels = _split(manifest, root, "test")
+    waveforms, labels = load_split(manifest, root, "test")
     _save(test_out, clean_features(waveforms, device=target), labels, {**meta, "split": "test"})
     log(f"GSC eval features: {len(labels)} test clips")
 
@@ -93,7 +85,7 @@ def noisy_command(manifest, root, level, noise_seed, out, threads, device, gpu_r
     """One white-noise test set (one job per level): x (1 - a) + a u, u ~ U(-1, 1), on the
     test clips, seeded from the noise seed and the level's value alone."""
     target = setup_compute(threads, device, gpu_required)
-    waveforms, labels = _split(manifest, root, "test")
+    waveforms, labels = load_split(manifest, root, "test")
     features = white_noise_features(waveforms, level, level_stream(level), noise_seed,
                                     device=target)
     _save(out, features, labels, {"dataset": "gsc", "source": str(root), "split": "test",
@@ -113,9 +105,9 @@ def noisy_command(manifest, root, level, noise_seed, out, threads, device, gpu_r
 def background_command(manifest, root, noise_seed, out, threads, device, gpu_required):
     """The test clips mixed with the archive's background-noise recordings."""
     target = setup_compute(threads, device, gpu_required)
-    waveforms, labels = _split(manifest, root, "test")
+    waveforms, labels = load_split(manifest, root, "test")
     noises = load_background_noises(f"{root}/{BACKGROUND_DIR}")
-    mixed = mix_background_noise(waveforms, noises, make_generator(noise_seed, "background"))
+    mixed = mix_background_noise(waveforms, noises, background_noise_generator(noise_seed))
     _save(out, clean_features(mixed, device=target), labels,
           {"dataset": "gsc", "source": str(root), "split": "test", "noise": "background",
            "noise_seed": noise_seed})
@@ -125,11 +117,11 @@ def background_command(manifest, root, noise_seed, out, threads, device, gpu_req
 @main.command("train")
 @click.option("--manifest", type=click.Path(dir_okay=False), required=True)
 @click.option("--root", type=click.Path(file_okay=False), required=True)
-@click.option("--silence-fraction", type=click.FloatRange(0.0, 1.0), default=0.1,
-              show_default=True, help="All-zero clips labelled silence, share of the train size.")
-@click.option("--augmented-copies", type=click.IntRange(min=0), default=25, show_default=True,
+@click.option("--silence-fraction", type=click.FloatRange(0.0, 1.0), required=True,
+              help="All-zero clips labelled silence, share of the train size.")
+@click.option("--augmented-copies", type=click.IntRange(min=0), required=True,
               help="Augmented copies to precompute (epoch e uses copy e mod copies); 0 = clean.")
-@click.option("--augment-seed", type=int, default=5, show_default=True)
+@click.option("--augment-seed", type=int, required=True)
 @click.option("--out", required=True, help="Training tensor set: features (N, copies, 1, 32, "
                                            "32), or (N, 1, 32, 32) without augmentation.")
 @compute_options
@@ -139,18 +131,12 @@ def train_command(manifest, root, silence_fraction, augmented_copies, augment_se
                   threads, device, gpu_required):
     """Training features: the train split plus silence, clean or as augmented copies."""
     target = setup_compute(threads, device, gpu_required)
-    waveforms, labels = _split(manifest, root, "train")
-    n_silence = int(len(labels) * silence_fraction)
-    waveforms = torch.cat([waveforms, torch.zeros(n_silence, waveforms.shape[1])])
-    labels = torch.cat([labels, torch.full((n_silence,), label_index("silence"))])
-    meta = {"dataset": "gsc", "source": str(root), "split": "train", "silence": n_silence,
-            "augmented_copies": augmented_copies, "augment_seed": augment_seed}
-    if augmented_copies == 0:
-        _save(out, clean_features(waveforms, device=target), labels, meta)
-    else:
-        copies = [augment_dataset(waveforms, augment_seed, copy, device=target)
-                  for copy in range(augmented_copies)]
-        _save(out, torch.stack(copies, dim=1), labels, meta)
+    waveforms, labels, n_silence = add_silence(*load_split(manifest, root, "train"),
+                                               silence_fraction)
+    features = training_features(waveforms, augmented_copies, augment_seed, device=target)
+    _save(out, features, labels,
+          {"dataset": "gsc", "source": str(root), "split": "train", "silence": n_silence,
+           "augmented_copies": augmented_copies, "augment_seed": augment_seed})
     log(f"GSC train features: {len(labels)} clips ({n_silence} silence) x "
         f"{max(augmented_copies, 1)} copies")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sparse_pkg.cli import handle_errors, log, verbose_option
-from sparse_pkg.datasets.synthetic_gsc import write_synthetic_archive
+from sparse_pkg.synthetic.archive import write_synthetic_archive
 
 
 @click.command(context_settings={"show_default": True})

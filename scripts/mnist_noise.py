@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sparse_pkg.cli import handle_errors, log, verbose_option
+from sparse_pkg.cli import handle_errors, log, tensor_set_output, verbose_option
 from sparse_pkg.datasets.mnist import features_to_uint8
 from sparse_pkg.io.sidecar import write_sidecar
 from sparse_pkg.io.tensors import load_tensor_set, save_tensor_set
@@ -19,8 +19,7 @@ from sparse_pkg.noise.pixel import pixel_noise_test_set
               help="Share of pixels noised per image; 0 gives the clean test set.")
 @click.option("--noise-seed", type=int, required=True,
               help="Base seed of the pixel noise: every network sees the same noisy images.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True,
-              help="Noisy test set; its SHA-256 goes to OUT.sha256.")
+@tensor_set_output("--out", "Noisy test set")
 @verbose_option
 @handle_errors
 def main(test_path, level, noise_seed, out):

@@ -14,9 +14,8 @@ from sparse_pkg.cli import (
     setup_compute,
     verbose_option,
 )
-from sparse_pkg.errors import InputError
 from sparse_pkg.io.tensors import load_tensor_set
-from sparse_pkg.network_definitions import load_network_definitions
+from sparse_pkg.networks_file import load_networks
 from sparse_pkg.training import TrainingData, train
 from sparse_pkg.training.sampling import subset_indices
 
@@ -61,11 +60,7 @@ def main(definitions, dataset, network, seed, train_path, test_path, validation_
     continues from the last finished epoch with bit-identical results on the CPU.
     """
     torch_device = setup_compute(threads, device, gpu_required)
-    all_definitions = load_network_definitions(definitions)
-    if network not in all_definitions.get(dataset, {}):
-        known = ", ".join(sorted(all_definitions.get(dataset, {})))
-        raise InputError(f"{definitions}: no {dataset} network '{network}' (known: {known})")
-    definition = all_definitions[dataset][network]
+    definition = load_networks(definitions).get(dataset, network)
     train_set = load_tensor_set(train_path)
     keep = subset_indices(len(train_set), max_train_samples)
     data = TrainingData(

@@ -12,26 +12,19 @@ from collections.abc import Iterable
 import pandas as pd
 
 from sparse_pkg.errors import InputError
-from sparse_pkg.io.atomic import atomic_path
+from sparse_pkg.io.inputs import read_input
 
-METRICS_COLUMNS = (
-    "dataset", "network", "seed", "protocol", "selected_epoch", "noise_level", "correct",
-    "total", "accuracy", "per_class_correct", "per_class_total",
-)
 METRICS_KEYS = ["dataset", "network", "seed", "protocol", "noise_level"]
 HISTORY_KEYS = ["dataset", "network", "seed", "epoch"]
 
 
 def concat_parquet(paths: Iterable[str | os.PathLike], keys: list[str]) -> pd.DataFrame:
     """Read and stack parquet files, sorted by ``keys``; duplicates of a key are an error."""
-    frames = []
-    for path in paths:
-        try:
-            frames.append(pd.read_parquet(path))
-        except Exception as exc:
-            raise InputError(
-                f"{path}: unreadable ({type(exc).__name__}); delete it and rerun its job"
-            ) from None
+    frames = [
+        read_input(path, pd.read_parquet, what="result file", fix="delete it and rerun its job",
+                   fix_missing="rerun its job")
+        for path in paths
+    ]
     if not frames:
         return pd.DataFrame(columns=keys)
     table = pd.concat(frames, ignore_index=True)
@@ -40,9 +33,3 @@ def concat_parquet(paths: Iterable[str | os.PathLike], keys: list[str]) -> pd.Da
         first = table[duplicated].iloc[0][keys].to_dict()
         raise InputError(f"two result files hold the same row {first}; remove the stale one")
     return table.sort_values(keys, kind="stable").reset_index(drop=True)
-
-
-def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Atomically write ``frame`` as parquet (no index)."""
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)

@@ -1,8 +1,9 @@
 """What every click script shares: one-line errors, log lines, terminal detection.
 
 Bad input (an ``InputError``, a missing file, a bad option) and an output that cannot be written
-(``OutputWriteError``: full disk, permissions) print one line naming the file or key and what to
-do, and exit with status 2; ``--verbose`` shows the traceback instead.
+(``OutputWriteError``: full disk, permissions), both a ``UserError``, print one line naming
+the file or key and what to do, and exit with status 2; ``--verbose`` shows the traceback
+instead.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
-from sparse_pkg.errors import InputError
+from sparse_pkg.errors import UserError
 
 verbose_option = click.option(
     "--verbose", is_flag=True, help="Show full tracebacks on errors (default: one line)."
@@ -23,13 +24,13 @@ verbose_option = click.option(
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn InputError into 'error: <message>' on stderr and exit status 2."""
+    """Turn a UserError (bad input, failed write) into 'error: <message>' on stderr, status 2."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, verbose: bool = False, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except InputError as exc:
+        except UserError as exc:
             if verbose:
                 raise
             refuse(str(exc))
@@ -64,13 +65,20 @@ def stack_options(options: list[Callable[..., Any]]) -> Callable[..., Any]:
     return decorate
 
 
+def tensor_set_output(name: str, what: str) -> Callable[..., Any]:
+    """The ``name`` option (e.g. ``--out``) of a tensor set the command writes, with its SHA-256
+    in a sidecar beside it (OUT.sha256) that the workflow checks before use."""
+    sidecar = name.lstrip("-").upper().replace("-", "_") + ".sha256"
+    return click.option(name, type=click.Path(dir_okay=False), required=True,
+                        help=f"{what}; its SHA-256 goes to {sidecar}.")
+
+
 def compute_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add --threads, --device and --gpu-required; see :func:`setup_compute`."""
     return stack_options([
-        click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+        click.option("--threads", type=click.IntRange(min=1), required=True,
                      help="torch CPU threads."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-                     show_default=True,
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), required=True,
                      help="Where to compute; cuda without a GPU falls back to the CPU with a "
                           "warning unless --gpu-required."),
         click.option("--gpu-required", is_flag=True,

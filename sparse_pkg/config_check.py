@@ -22,8 +22,6 @@ from typing import Any
 import jsonschema
 import yaml
 
-DEFAULT_NETWORKS_FILE = "config/networks.yaml"
-
 
 def load_schema(path: str | os.PathLike) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
@@ -92,7 +90,7 @@ def config_error(config: dict[str, Any], schema: dict[str, Any]) -> str | None:
     return f"config key {key}: {what}{more}"
 
 
-def resolve_networks_file(value: str | None, repo: str | os.PathLike) -> str:
+def resolve_networks_file(value: str, repo: str | os.PathLike) -> str:
     """The networks file to read: ``value`` as given when it exists from the working folder
     (or is absolute), else the same relative path inside the repository ``repo``.
 
@@ -100,11 +98,10 @@ def resolve_networks_file(value: str | None, repo: str | os.PathLike) -> str:
     while a file of the user's own in the working folder takes precedence. When neither
     exists, ``value`` is returned unchanged and the loader names it.
     """
-    given = value or DEFAULT_NETWORKS_FILE
-    if Path(given).is_absolute() or Path(given).exists():
-        return given
-    in_repo = Path(repo) / given
-    return str(in_repo) if in_repo.exists() else given
+    if Path(value).is_absolute() or Path(value).exists():
+        return value
+    in_repo = Path(repo) / value
+    return str(in_repo) if in_repo.exists() else value
 
 
 def config_file_error(path: str | os.PathLike) -> str | None:

@@ -1,8 +1,11 @@
 """Seeds, generators, torch settings and device choice: every random stream derives from a seed.
 
-Each stream (weight init, data order per epoch, augmentation per epoch, noise per level) gets its
-own generator seeded from the run's seed and a label, so a run can be resumed at any epoch and
-any noise level regenerated alone, with identical bytes.
+Every random stream but weight init (torch's global generator, seeded with the run's seed) gets
+its own generator from :func:`make_generator` ``(seed, purpose, stream)``: the seed the user set,
+a purpose string naming what the numbers are for (data order, augmentation, one kind of noise)
+and a stream number within that purpose (an epoch, an augmented copy, a noise level's
+``level_stream``). So a run can be resumed at any epoch and any noise level regenerated alone,
+with identical bytes, and no two purposes ever share a stream.
 """
 
 from __future__ import annotations
@@ -24,9 +27,14 @@ def derive_seed(*parts: int | str | float) -> int:
 
 
 def make_generator(
-    *parts: int | str | float, device: str | torch.device = "cpu"
+    seed: int, purpose: str, stream: int | None = None, *, device: str | torch.device = "cpu"
 ) -> torch.Generator:
-    """A torch.Generator on ``device`` seeded with ``derive_seed(*parts)``."""
+    """A torch.Generator on ``device`` for stream ``stream`` of ``purpose`` under ``seed``.
+
+    Seeded with ``derive_seed(seed, purpose, stream)``, or ``derive_seed(seed, purpose)`` for a
+    purpose that has a single stream (``stream`` None).
+    """
+    parts = (seed, purpose) if stream is None else (seed, purpose, stream)
     generator = torch.Generator(device=device)
     generator.manual_seed(derive_seed(*parts))
     return generator
@@ -55,7 +63,7 @@ def enable_deterministic_algorithms(warn_only: bool = True) -> None:
     directly, and the compiler gets the same setting through its environment variable, read if
     and when it is first imported (or set directly when it already is). For CUDA, cuBLAS gets a
     fixed workspace and cuDNN deterministic algorithms; a user's own CUBLAS_WORKSPACE_CONFIG wins.
-    tests/test_determinism.py checks this against what the installed torch's function does.
+    tests/test_startup.py checks this against what the installed torch's function does.
     """
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
     os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"

@@ -1,7 +1,8 @@
-"""The one exception type for bad user input, and its subclass for failed output writes.
+"""The errors a user fixes: bad input, and an output that cannot be written.
 
-Its message is a single line naming the file or configuration key at fault and what to do
-about it; the click scripts print it without a traceback and exit with status 2.
+Both derive from :class:`UserError`, whose message is a single line naming the file or
+configuration key at fault and what to do about it; the click scripts print it without a
+traceback and exit with status 2 (:func:`sparse_pkg.cli.handle_errors`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from __future__ import annotations
 import os
 
 
-class InputError(Exception):
+class UserError(Exception):
+    """An error the user fixes, reported as one actionable line (exit status 2)."""
+
+
+class InputError(UserError):
     """Bad input from the user (file, archive, configuration value): one line, actionable."""
 
 
-class OutputWriteError(InputError):
+class OutputWriteError(UserError):
     """An output could not be written (full disk, permissions, file size limit).
 
     Raised by the atomic writers with the target path and the operating system's reason, so a

@@ -6,14 +6,46 @@ docs/protocol.md §3.4, §4.6 sums ``correct`` over the levels; it is computed l
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from sparse_pkg.errors import InputError
 from sparse_pkg.io.tensors import TensorSet
 
 if TYPE_CHECKING:  # pandas is imported where rows are built: a job's start-up skips it
     import pandas as pd
+
+
+def labelled_noise_level(test: TensorSet, path: str, noise_level: float | None) -> float:
+    """The noise level the rows of ``test`` get: the requested one, which the file must hold, or
+    NaN for the background-noise set (``noise_level`` None). InputError naming ``path`` else."""
+    kind = test.meta.get("noise")
+    if noise_level is None:
+        if kind != "background":
+            raise InputError(f"{path}: not a background-noise test set; pass --noise-level")
+        return math.nan
+    stored = test.meta.get("noise_level")
+    if stored is None or not math.isclose(float(stored), noise_level, abs_tol=1e-9):
+        raise InputError(
+            f"{path}: holds noise level {stored}, not {noise_level}; pass the file of "
+            "that level (or a level listed in the config's noise_levels)"
+        )
+    return noise_level
+
+
+def check_input_shape(models: list[tuple[torch.nn.Module, dict[str, Any]]], test: TensorSet,
+                      path: str) -> None:
+    """InputError naming ``path`` when its features do not fit the input of every checkpoint."""
+    for _, info in models:
+        definition = info["definition"]
+        geometry = definition.geometry
+        if tuple(test.features.shape[1:]) != (geometry.channels, geometry.height, geometry.width):
+            raise InputError(
+                f"{path}: features of shape {tuple(test.features.shape[1:])} do not "
+                f"fit {definition.dataset}/{definition.name}; wrong data set?"
+            )
 
 
 @torch.no_grad()

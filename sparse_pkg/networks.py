@@ -4,7 +4,9 @@ Shape: ``[conv(k5, s1, p0) -> (BatchNorm2d) -> MaxPool2d(2) -> k-winners-2d or R
 flatten -> linear(n) [sparse weights when weight_sparsity < 1] -> (BatchNorm1d) -> (dropout) ->
 k-winners or ReLU -> linear(classes) -> log-softmax``. Conv weights are always dense; batch norms
 have no affine parameters. Modules are created in a fixed order, so ``torch.manual_seed(s)``
-followed by `build_network` always gives the same weights and sparse-weight masks.
+followed by `build_network` always gives the same weights and sparse-weight masks. Max pooling
+runs the CPU's fast channels-last kernel in either layout, with the bytes of ``nn.MaxPool2d``
+(sparse_pkg/layers/pooling.py).
 
 ``channels_last=True`` (config key ``compute.channels_last``) keeps the conv weights and the conv
 blocks' activations in channels-last memory order (N, H, W, C), for which the CPU's convolution,
@@ -22,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sparse_pkg.layers import KWinners, KWinners2d, SparseWeights
+from sparse_pkg.layers import KWinners, KWinners2d, MaxPool2d, SparseWeights
 from sparse_pkg.network_definitions import CONV_KERNEL_SIZE, POOL_SIZE, NetworkDefinition
 
 
@@ -51,7 +53,7 @@ class SparseCNN(nn.Module):
             )
             if d.batch_norm:
                 stages[f"{prefix}_bn"] = nn.BatchNorm2d(channels, affine=False)
-            stages[f"{prefix}_pool"] = nn.MaxPool2d(POOL_SIZE)
+            stages[f"{prefix}_pool"] = MaxPool2d(POOL_SIZE)
             units = channels * height * width
             if k is None or k >= units:
                 stages[f"{prefix}_relu"] = nn.ReLU()

@@ -1,10 +1,10 @@
 """Welch's t-test and confidence interval over seeds, without scipy.
 
-The claims verdict (``sparse_pkg.reporting.claims``) compares two networks' per-seed scores. The
-runtime dependencies do not include scipy, so the Student t distribution is computed here: its
-CDF from the regularized incomplete beta function (a continued fraction evaluated with the
-modified Lentz method), its quantile by safeguarded Newton steps on that CDF. Both are checked
-against ``scipy.stats`` in the tests to about 1e-12 relative.
+The claims verdict (``sparse_pkg.reporting.claim_verdicts``) compares two networks' per-seed
+scores. The runtime dependencies do not include scipy, so the Student t distribution is computed
+here: its CDF from the regularized incomplete beta function (a continued fraction evaluated
+with the modified Lentz method), its quantile by safeguarded Newton steps on that CDF. Both are
+checked against ``scipy.stats`` in the tests to about 1e-12 relative.
 
 Zero spread: when neither group varies over its seeds the standard error is 0. The test then
 follows its limit as the spread goes to 0: t is +inf or -inf by the sign of (difference -

@@ -186,8 +186,9 @@ def figure2_table(
     actives: Iterable[int] = (64, 128, 256),
     s: int = 24,
     theta: int = 12,
-    trials: int = 200_000,
-    seed: int = 0,
+    *,
+    trials: int,
+    seed: int,
 ) -> pd.DataFrame:
     """Tidy table behind Figure 2: exact and simulated match probability per (n, a).
 

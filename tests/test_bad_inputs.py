@@ -540,7 +540,7 @@ def test_bad_network_definitions_are_refused_by_train(tmp_path):
     result = invoke(load_script("train.py").main, [
         "--definitions", path, "--dataset", "mnist", "--network", "sparseCNN2", "--seed", "42",
         "--train", tmp_path / "train.pt", "--test", tmp_path / "test.pt", "--out-dir", out,
-        "--device", "cpu",
+        "--threads", "1", "--device", "cpu",
     ])  # fmt: skip
     refused_in_process(result, path, *needles)
     assert not out.exists()

@@ -15,26 +15,27 @@ from click.testing import CliRunner
 from workflow_helpers import SNAKEMAKE, job_counts, run_snakemake
 
 from sparse_pkg.errors import InputError
-from sparse_pkg.network_definitions import load_network_definitions
-from sparse_pkg.reporting.claims import (
+from sparse_pkg.networks_file import load_networks
+from sparse_pkg.reporting.claim_verdicts import (
     CONTRADICTED,
     HOLDS,
     NEEDS_TWO_SEEDS,
     NOT_SHOWN,
     check_figure2,
-    claims_markdown,
     falls_verdict,
-    load_claims,
     network_verdict,
     per_run_metrics,
+    read_figure2,
     simulation_verdict,
 )
+from sparse_pkg.reporting.claims import load_claims
+from sparse_pkg.reporting.claims_report import claims_markdown
 from sparse_pkg.statistics import betainc, t_cdf, t_ppf, t_sf, welch_test
 from sparse_pkg.theory import figure2_table
 
 REPO = Path(__file__).resolve().parents[1]
 CLAIMS = REPO / "config" / "claims.yaml"
-DEFINITIONS = load_network_definitions(REPO / "config" / "networks.yaml")
+DEFINITIONS = load_networks(REPO / "config" / "networks.yaml")
 TEST_SIZE = 1000
 LEVELS = (0.0, 0.25, 0.5)
 
@@ -324,6 +325,16 @@ def test_one_point_outside_three_se_is_within_chance(figure2):
 def test_figure2_table_missing_a_column_is_refused(figure2):
     with pytest.raises(InputError, match=r"fig2.csv: missing column\(s\) probability"):
         check_figure2(figure2.drop(columns="probability"), "results/fig2.csv")
+
+
+def test_figure2_csv_is_read_or_refused_in_one_line(figure2, tmp_path):
+    figure2.to_csv(tmp_path / "fig2.csv", index=False)
+    pd.testing.assert_frame_equal(read_figure2(str(tmp_path / "fig2.csv")), figure2,
+                                  check_dtype=False)
+    (tmp_path / "bad.csv").write_bytes(b"")
+    with pytest.raises(InputError, match=r"bad\.csv: .*\(EmptyDataError\); rerun the figure2 "
+                                         "rule$"):
+        read_figure2(str(tmp_path / "bad.csv"))
 
 
 # --- the script and the workflow --------------------------------------------------------------

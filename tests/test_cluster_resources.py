@@ -17,8 +17,8 @@ from workflow_helpers import SNAKEMAKE
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO / "config" / "paper.yaml"
 PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
-LOCAL_RULES = {"mnist_download", "gsc_download", "verify_data", "aggregate", "table", "table3",
-               "claims", "figure2", "figure4", "gsc_noise_figure", "all"}
+LOCAL_RULES = {"mnist_download", "gsc_download", "verify_data", "aggregate_run", "aggregate",
+               "table", "table3", "claims", "figure2", "figure4", "gsc_noise_figure", "all"}
 GPU_RULES = {"train", "evaluate", "evaluate_run", "evaluate_background"}
 GROUP_SIZE = 11  # the profile's group-components: evaluate: 11
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.utils import update_config, validate
 
 from sparse_pkg.config_check import (
     config_error,
@@ -18,13 +19,65 @@ from sparse_pkg.config_check import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
+SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = load_schema(SCHEMA_PATH)
 DEMO = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+PAPER = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml"])
-def test_shipped_configs_are_valid(name):
-    assert config_error(yaml.safe_load((REPO / "config" / name).read_text()), SCHEMA) is None
+def _merged(base: dict, overlay: dict) -> dict:
+    """``overlay`` merged over ``base`` key by key, as Snakemake merges a --configfile over the
+    workflow's config/config.yaml (the real run: tests/test_workflow.py)."""
+    config = copy.deepcopy(base)
+    update_config(config, overlay)
+    return config
+
+
+def _leaves(document: dict, prefix: tuple = ()):
+    for key, value in document.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, (*prefix, key))
+        else:
+            yield (*prefix, key), value
+
+
+def test_shipped_configs_are_valid():
+    assert config_error(DEMO, SCHEMA) is None
+    assert config_error(_merged(DEMO, PAPER), SCHEMA) is None
+
+
+def test_paper_overlay_holds_only_what_differs_from_the_demo():
+    for path, value in _leaves(PAPER):
+        demo = DEMO
+        for key in path:
+            demo = demo.get(key, {})
+        assert demo != value, f"{'.'.join(path)} repeats the demo's value; drop it there"
+    assert "enabled" not in PAPER["mnist"]  # the rest comes from config/config.yaml
+
+
+def _optional_without_default(schema: dict, prefix: str = ""):
+    required = set(schema.get("required", []))
+    for name, sub in schema.get("properties", {}).items():
+        if name not in required and "default" not in sub:
+            yield f"{prefix}{name}"
+        yield from _optional_without_default(sub, f"{prefix}{name}.")
+
+
+def test_every_optional_key_has_its_default_in_the_schema():
+    """The rules read config[...] without fallbacks: a key a user may leave out needs a default
+    (its one home), and so does a section, so that its own defaults are filled in."""
+    assert list(_optional_without_default(SCHEMA)) == []
+
+
+def test_validate_fills_nested_defaults_of_an_absent_section():
+    config = {"run_label": "demo", "seeds": 1, "noise_levels": [0.0],
+              "mnist": {"enabled": True, "source": "embedded"},
+              "gsc": {"enabled": False, "source": "synthetic"}}
+    validate(config, str(SCHEMA_PATH))  # what the Snakefile runs
+    assert config["compute"]["device"] == "auto" and config["compute"]["evaluate_per"] == "level"
+    assert config["figure2"] == {"trials": 200000, "seed": 0}
+    assert config["gsc"]["synthetic"] == {"speakers": 100, "utterances_per_word": 200, "seed": 7}
+    assert config["mnist"]["mirrors"] is None and config["gsc"]["url"] is None  # the official
 
 
 def _error(change) -> str:
@@ -122,7 +175,8 @@ def test_a_list_at_the_top_is_refused(tmp_path):
 
 def test_networks_file_falls_back_to_the_repository(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert resolve_networks_file(None, REPO) == str(REPO / "config" / "networks.yaml")
+    assert resolve_networks_file("config/networks.yaml", REPO) == str(REPO / "config" /
+                                                                      "networks.yaml")
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "networks.yaml").write_text("mnist: {}\n")
     assert resolve_networks_file("config/networks.yaml", REPO) == "config/networks.yaml"

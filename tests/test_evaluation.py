@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import math
 import subprocess
 
 import pandas as pd
@@ -25,7 +26,13 @@ from training_helpers import (
 )
 
 from sparse_pkg.errors import InputError
-from sparse_pkg.evaluation import count_correct, evaluate_checkpoint_rows, score_checkpoints
+from sparse_pkg.evaluation import (
+    check_input_shape,
+    count_correct,
+    evaluate_checkpoint_rows,
+    labelled_noise_level,
+    score_checkpoints,
+)
 from sparse_pkg.io.tensors import TensorSet, save_tensor_set
 from sparse_pkg.networks import build_network
 from sparse_pkg.training import load_checkpoint, save_checkpoint
@@ -82,7 +89,7 @@ def test_count_correct_pads_to_num_classes_and_keeps_eval_mode():
 
 
 def test_evaluate_checkpoint_rows_on_a_planted_model():
-    definition = DEFINITIONS["mnist"]["denseCNN1"]
+    definition = DEFINITIONS.get("mnist", "denseCNN1")
     info = {"definition": definition, "seed": 43, "protocol": "final", "epoch": 9}
     test = TensorSet(_planted_features(), LABELS, {"noise_level": 0.25})
     for batch_size in (None, 3):
@@ -99,7 +106,7 @@ def test_evaluate_checkpoint_rows_on_a_planted_model():
 
 def test_score_checkpoints_runs_identical_checkpoints_once():
     """paper.pt = final.pt (best epoch = last): one pass; any other difference: its own pass."""
-    definition = DEFINITIONS["mnist"]["sparseCNN1"]
+    definition = DEFINITIONS.get("mnist", "sparseCNN1")
     torch.manual_seed(0)
     base = build_network(definition).eval()
     twin = copy.deepcopy(base)
@@ -126,7 +133,7 @@ def test_score_checkpoints_runs_identical_checkpoints_once():
 
 
 def test_checkpoint_round_trip_rebuilds_the_trained_state(tmp_path):
-    definition = DEFINITIONS["mnist"]["sparseCNN1"]
+    definition = DEFINITIONS.get("mnist", "sparseCNN1")
     torch.manual_seed(0)
     model = build_network(definition).train()
     x, _ = patch_data("mnist", 8, 0)
@@ -241,11 +248,34 @@ def test_evaluate_rejects_a_test_set_of_another_data_set(tmp_path):
     save_tensor_set(tmp_path / "gsc.pt", TensorSet(x, y, {"noise_level": 0.0}))
     result = _invoke(["--checkpoint", str(checkpoint), "--test", str(tmp_path / "gsc.pt"),
                       "--noise-level", "0", "--out", str(tmp_path / "o.parquet"),
-                      "--device", "cpu"])  # fmt: skip
+                      "--threads", "1", "--device", "cpu"])  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "gsc.pt" in result.stderr
     assert "wrong data set" in result.stderr
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_rows_are_labelled_with_the_level_the_file_holds():
+    """The requested level when the file holds it; NaN for the background set; else one line."""
+    noisy = TensorSet(torch.zeros(1, 1, 2, 2), torch.zeros(1, dtype=torch.long),
+                      {"noise": "pixel", "noise_level": 0.30000000000000004})
+    assert labelled_noise_level(noisy, "n.pt", 0.3) == 0.3
+    with pytest.raises(InputError, match=r"^n\.pt: holds noise level 0\.3.*, not 0\.2;"):
+        labelled_noise_level(noisy, "n.pt", 0.2)
+    with pytest.raises(InputError, match=r"^n\.pt: not a background-noise test set"):
+        labelled_noise_level(noisy, "n.pt", None)
+    background = TensorSet(noisy.features, noisy.labels, {"noise": "background"})
+    assert math.isnan(labelled_noise_level(background, "b.pt", None))
+
+
+def test_a_test_set_must_fit_every_checkpoints_input():
+    """A 28x28 set fits an MNIST definition; a GSC-shaped one is refused naming the file."""
+    info = {"definition": DEFINITIONS.get("mnist", "denseCNN1")}
+    check_input_shape([(None, info)], TensorSet(torch.zeros(2, 1, 28, 28), torch.zeros(2)), "m")
+    with pytest.raises(InputError, match=r"^g\.pt: features of shape \(1, 32, 32\) do not fit "
+                                         r"mnist/denseCNN1; wrong data set\?$"):
+        check_input_shape([(None, info)], TensorSet(torch.zeros(2, 1, 32, 32), torch.zeros(2)),
+                          "g.pt")
 
 
 @pytest.mark.parametrize("missing", ["checkpoint", "test"])
@@ -255,7 +285,7 @@ def test_evaluate_missing_input_exits_2_naming_it(tmp_path, missing):
     paths[missing] = tmp_path / f"absent_{missing}.pt"
     result = _invoke(["--checkpoint", str(paths["checkpoint"]), "--test", str(paths["test"]),
                       "--noise-level", "0.1", "--out", str(tmp_path / "o.parquet"),
-                      "--device", "cpu"])  # fmt: skip
+                      "--threads", "1", "--device", "cpu"])  # fmt: skip
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and f"absent_{missing}.pt" in result.stderr
     assert result.stderr.startswith("error: ")

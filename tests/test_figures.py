@@ -9,31 +9,38 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from sparse_pkg.network_definitions import load_network_definitions
-from sparse_pkg.reporting.figures import (
-    FIGURE4_LEVELS,
-    _sample_stack,
+from sparse_pkg.datasets.mnist import normalize_pixels
+from sparse_pkg.io.tensors import TensorSet
+from sparse_pkg.networks_file import load_networks
+from sparse_pkg.reporting.figure_data import (
+    defined_networks,
     figure2_caption,
-    figure2_figure,
     figure2_series,
+    noise_curve_table,
+    population_std_band,
+    sample_digits,
+    sample_stack,
+)
+from sparse_pkg.reporting.figures import (
+    figure2_figure,
     figure4_figure,
     footer_lines,
-    noise_curve_table,
     noise_curves_figure,
     plot_figure2,
     plot_figure4,
     plot_noise_curves,
-    population_std_band,
 )
+from sparse_pkg.reporting.paper_layout import FIGURE4_LEVELS, figure4_levels
 from sparse_pkg.theory import DENSE_LABEL, match_probability
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LABEL = ("demo run · data: embedded real MNIST: 5,000 training digits; official 10,000-digit "
          "test set · seeds 42–43 · epochs capped at 3, training set capped at 300")
-DEFINITIONS = load_network_definitions(Path(__file__).resolve().parents[1] / "config/networks.yaml")
+DEFINITIONS = load_networks(Path(__file__).resolve().parents[1] / "config/networks.yaml")
 # (protocol, network, seed) -> correct of 10,000 at noise levels 0.0, 0.25, 0.5
 PLANTED = {
     ("paper", "denseCNN1", 42): (9900, 8000, 5000),
@@ -148,16 +155,43 @@ def test_plot_noise_curves_files_and_protocols_differ(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_figure4_shows_the_paper_levels_among_the_configured_ones():
+    """Configured levels in their order, those of Figure 4A only, matched after rounding."""
+    configured = [round(0.05 * i, 2) for i in range(11)][::-1] + [0.1 + 0.2]
+    assert figure4_levels(configured) == [0.5, 0.4, 0.3, 0.2, 0.1, 0.0, 0.1 + 0.2]
+    assert figure4_levels([0.25, 0.75]) == []
+
+
+def test_sample_digits_are_the_first_digit_of_each_level_in_pixel_space():
+    """Keyed by the level the set holds; normalized features back to [0, 1], clamped."""
+    pixels = torch.linspace(0.0, 1.0, 784).reshape(1, 1, 28, 28)
+    features = torch.cat([normalize_pixels(pixels), torch.full((1, 1, 28, 28), 9.0)])
+    sets = [TensorSet(features * 0 - 5.0, torch.zeros(2), {"noise_level": 0.5}),
+            TensorSet(features, torch.zeros(2), {"noise_level": 0.0})]
+    images = sample_digits(sets)
+    assert list(images) == [0.5, 0.0]
+    np.testing.assert_allclose(images[0.0], pixels[0, 0].numpy(), atol=1e-6)
+    assert images[0.5].shape == (28, 28) and images[0.5].max() == 0.0  # clamped at black
+
+
+def test_defined_networks_follow_the_definitions_order():
+    """Networks of the data set with rows, in networks.yaml order; other data sets ignored."""
+    metrics = pd.DataFrame({"dataset": ["mnist", "mnist", "gsc", "mnist"],
+                            "network": ["sparseCNN2", "denseCNN1", "denseCNN1", "unknownNet"]})
+    assert defined_networks(DEFINITIONS, "mnist", metrics) == ["denseCNN1", "sparseCNN2"]
+    assert defined_networks(DEFINITIONS, "gsc", metrics) == []
+
+
 def test_sample_stack_accepts_dict_or_array_and_checks_shapes():
     images = {level: np.full((28, 28), level) for level in FIGURE4_LEVELS}
-    levels, stack = _sample_stack(images, [0.1, 0.0])
+    levels, stack = sample_stack(images, [0.1, 0.0])
     assert stack.shape == (2, 28, 28) and stack[0, 0, 0] == 0.1 and stack[1, 0, 0] == 0.0
-    levels, stack = _sample_stack(np.zeros((6, 1, 28, 28)), FIGURE4_LEVELS)
+    levels, stack = sample_stack(np.zeros((6, 1, 28, 28)), FIGURE4_LEVELS)
     assert stack.shape == (6, 28, 28)
     with pytest.raises(ValueError, match="no sample image for noise level"):
-        _sample_stack(images, [0.0, 0.6])
+        sample_stack(images, [0.0, 0.6])
     with pytest.raises(ValueError, match="one 2-D image per level"):
-        _sample_stack(np.zeros((5, 28, 28)), FIGURE4_LEVELS)
+        sample_stack(np.zeros((5, 28, 28)), FIGURE4_LEVELS)
 
 
 def test_plot_figure4_files(tmp_path):

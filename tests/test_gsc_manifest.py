@@ -16,7 +16,6 @@ from sparse_pkg.datasets.gsc import (
     extract_gsc,
     read_manifest,
     wanted_member,
-    write_manifest,
 )
 from sparse_pkg.datasets.gsc_splits import (
     LABELS,
@@ -26,6 +25,7 @@ from sparse_pkg.datasets.gsc_splits import (
     which_set,
 )
 from sparse_pkg.errors import InputError
+from sparse_pkg.io.atomic import write_parquet
 
 
 def _official(sample: Path) -> dict[str, str]:
@@ -196,8 +196,8 @@ def test_empty_root_is_input_error(tmp_path):
 def test_manifest_parquet_roundtrip_is_byte_deterministic(extracted, tmp_path):
     root, _ = extracted
     first, second = tmp_path / "m1.parquet", tmp_path / "m2.parquet"
-    write_manifest(build_manifest(root), first)
-    write_manifest(build_manifest(root), second)
+    write_parquet(build_manifest(root), first)
+    write_parquet(build_manifest(root), second)
     assert first.read_bytes() == second.read_bytes()
     back = read_manifest(first)
     pd.testing.assert_frame_equal(back, build_manifest(root))

@@ -20,15 +20,18 @@ import torch
 
 import sparse_pkg.datasets.mnist as mnist_module
 from sparse_pkg.datasets.mnist import (
-    MNIST_FILES,
     download_mnist,
     load_embedded_mnist,
     load_mnist_idx,
     load_mnist_split,
     load_packaged_mnist_test,
+    mnist_sets,
+    normalize_pixels,
     read_idx,
     to_tensor_set,
+    unnormalize_pixels,
 )
+from sparse_pkg.datasets.sources import MNIST_FILES, MNIST_MD5
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.checksum import file_digest
 from sparse_pkg.io.tensors import load_tensor_set
@@ -175,8 +178,6 @@ def test_download_mnist_uses_mirrors_in_order_and_verifies_md5(tmp_path):
         (dest / "t10k-labels-idx1-ubyte.gz").unlink()
         with pytest.raises(InputError, match="f" * 32):
             download_mnist(dest, [f"{base}/mirror2"], bad, retries=0, progress="off")
-        with pytest.raises(InputError, match="no checksum for train-images"):
-            download_mnist(dest, [f"{base}/mirror2"], {}, progress="off")
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -284,7 +285,26 @@ def test_to_tensor_set_scales_and_normalizes():
         to_tensor_set(images.astype(np.float32), np.array([3, 8]))
 
 
+def test_idx_directory_sets_are_normalized_and_say_where_they_came_from(tmp_path):
+    arrays = _tiny_mnist(tmp_path)
+    train, test = mnist_sets("directory", tmp_path)
+    expected = to_tensor_set(arrays["train-images-idx3-ubyte.gz"], np.array([5, 0, 4]))
+    torch.testing.assert_close(train.features, expected.features)
+    assert test.labels.tolist() == [7, 2]
+    origin = f"MNIST IDX files in {tmp_path}"
+    assert train.meta == {"source": origin, "dataset": "mnist", "split": "train"}
+    assert test.meta == {"source": origin, "dataset": "mnist", "split": "test"}
+
+
+def test_unnormalize_pixels_inverts_normalize_and_clamps():
+    pixels = torch.linspace(0.0, 1.0, 11)
+    torch.testing.assert_close(unnormalize_pixels(normalize_pixels(pixels)), pixels)
+    assert unnormalize_pixels(torch.tensor([-10.0, 10.0])).tolist() == [0.0, 1.0]
+
+
 def test_mnist_file_names_are_the_official_four():
     names = [name for pair in MNIST_FILES.values() for name in pair]
     assert names == ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                      "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert list(MNIST_MD5) == names  # one official checksum per file, nothing else
+    assert {name: MNIST_MD5[name] for name in T10K_MD5} == T10K_MD5  # the files we ship

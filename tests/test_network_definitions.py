@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import fnmatch
 import json
+import tomllib
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ import yaml
 
 from sparse_pkg.errors import InputError
 from sparse_pkg.network_definitions import (
+    DATASETS,
     INPUT_GEOMETRY,
     NetworkDefinition,
     NetworkDefinitionError,
@@ -20,16 +24,16 @@ from sparse_pkg.network_definitions import (
     conv_output_shapes,
     conv_output_units,
     input_geometry,
-    iter_definitions,
-    load_network_definitions,
 )
+from sparse_pkg.network_schema import SCHEMA_FILE, networks_schema
+from sparse_pkg.networks_file import NetworkDefinitions, load_networks
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
 
 
 @pytest.fixture(scope="module")
-def definitions() -> dict[str, dict[str, NetworkDefinition]]:
-    return load_network_definitions(CONFIG)
+def definitions() -> NetworkDefinitions:
+    return load_networks(CONFIG)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -37,17 +41,16 @@ def definitions() -> dict[str, dict[str, NetworkDefinition]]:
 
 
 def test_all_twelve_networks_in_order(definitions):
-    assert list(definitions) == ["mnist", "gsc"]
-    assert list(definitions["mnist"]) == [
+    assert [d.dataset for d in definitions] == ["mnist"] * 8 + ["gsc"] * 4
+    assert [d.name for d in definitions.of("mnist")] == [
         "denseCNN1", "denseCNN2", "sparseCNN1", "sparseCNN2", "denseCNN2SP3", "sparseCNN2D3",
         "sparseCNN2W1", "sparseCNN2DSW",
     ]  # fmt: skip
-    assert list(definitions["gsc"]) == [
+    assert [d.name for d in definitions.of("gsc")] == [
         "denseCNN2_DR00", "denseCNN2_DR05", "sparseCNN2", "SuperSparseCNN2",
     ]  # fmt: skip
-    for dataset, nets in definitions.items():
-        for name, d in nets.items():
-            assert (d.dataset, d.name) == (dataset, name)
+    for d in definitions:
+        assert definitions.get(d.dataset, d.name) is d
 
 
 # docs/protocol.md §3.3 table: conv channels, conv k (None = dense), n, k, weight sparsity,
@@ -66,7 +69,7 @@ MNIST_ROWS = {
 
 @pytest.mark.parametrize("name", list(MNIST_ROWS))
 def test_mnist_rows_match_paper(definitions, name):
-    d = definitions["mnist"][name]
+    d = definitions.get("mnist", name)
     channels, conv_k, n, k, ws, momentum, lr, epochs, first_batch, boost = MNIST_ROWS[name]
     assert d.conv_channels == channels
     assert d.conv_k == conv_k
@@ -102,7 +105,7 @@ GSC_ROWS = {
 
 @pytest.mark.parametrize("name", list(GSC_ROWS))
 def test_gsc_rows_match_paper(definitions, name):
-    d = definitions["gsc"][name]
+    d = definitions.get("gsc", name)
     conv_k, n, k, ws, dropout, momentum, lr_factor, batch, epochs = GSC_ROWS[name]
     assert d.conv_channels == (64, 64)
     assert d.conv_k == conv_k
@@ -144,7 +147,7 @@ PUBLISHED = {
 
 @pytest.mark.parametrize("key", list(PUBLISHED))
 def test_labels_and_published_results(definitions, key):
-    d = definitions[key[0]][key[1]]
+    d = definitions.get(*key)
     label, acc, acc_std, noise, noise_std = PUBLISHED[key]
     assert d.label == label
     assert d.published == PublishedResult(acc, acc_std, noise, noise_std)
@@ -178,11 +181,11 @@ def test_conv_output_shapes_by_hand():
 
 
 def test_definition_geometry_properties(definitions):
-    d = definitions["mnist"]["sparseCNN2"]
+    d = definitions.get("mnist", "sparseCNN2")
     assert d.conv_units == (4608, 1024)
     assert d.linear_fan_in == 1024
     assert d.num_classes == 10
-    g = definitions["gsc"]["SuperSparseCNN2"]
+    g = definitions.get("gsc", "SuperSparseCNN2")
     assert g.linear_fan_in == 1600
     assert g.num_classes == 12
 
@@ -192,41 +195,64 @@ def test_definition_geometry_properties(definitions):
 
 
 def test_to_dict_from_dict_round_trip_for_all(definitions):
-    for d in iter_definitions(definitions):
+    for d in definitions:
         data = d.to_dict()
         assert json.loads(json.dumps(data)) == data  # plain JSON-able values
         assert NetworkDefinition.from_dict(data) == d
-    data = definitions["mnist"]["denseCNN2"].to_dict()
+    data = definitions.get("mnist", "denseCNN2").to_dict()
     assert data["conv_k"] == [None, None]
     assert data["published"]["noise_score_mean"] == 97040
 
 
 def test_from_dict_validates_and_names_network_and_key(definitions):
-    data = definitions["gsc"]["sparseCNN2"].to_dict()
+    data = definitions.get("gsc", "sparseCNN2").to_dict()
     data["linear_k"] = 1001
     with pytest.raises(NetworkDefinitionError) as info:
         NetworkDefinition.from_dict(data)
     assert "gsc/sparseCNN2" in str(info.value) and "'linear_k'" in str(info.value)
-    data = definitions["gsc"]["sparseCNN2"].to_dict()
+    data = definitions.get("gsc", "sparseCNN2").to_dict()
     del data["published"]
     assert NetworkDefinition.from_dict(data).published is None
 
 
 def test_definitions_are_frozen_and_validated_on_replace(definitions):
-    d = definitions["mnist"]["sparseCNN1"]
+    d = definitions.get("mnist", "sparseCNN1")
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.lr = 0.1  # type: ignore[misc]
     with pytest.raises(ValueError, match="linear_k"):
         dataclasses.replace(d, linear_k=151)
 
 
-def test_iter_definitions_accepts_nested_and_flat(definitions):
-    flat = iter_definitions(definitions)
-    assert len(flat) == 12
-    assert iter_definitions(flat) == flat
-    assert iter_definitions(definitions["gsc"]) == flat[8:]
-    with pytest.raises(TypeError):
-        iter_definitions(["denseCNN1"])
+def test_schema_is_package_data_and_knows_the_data_sets():
+    # found through the package (not the checkout) and shipped with it, see pyproject.toml
+    assert resources.files("sparse_pkg").joinpath("schemas", SCHEMA_FILE).is_file()
+    globs = tomllib.loads((CONFIG.parents[1] / "pyproject.toml").read_text())["tool"][
+        "setuptools"]["package-data"]["sparse_pkg"]
+    assert any(fnmatch.fnmatch(f"schemas/{SCHEMA_FILE}", glob) for glob in globs)
+    schema = networks_schema()
+    assert tuple(schema["properties"]) == DATASETS
+    assert tuple(schema["$defs"]["definition"]["properties"]["dataset"]["enum"]) == DATASETS
+
+
+def test_get_names_the_known_networks_of_the_data_set(definitions):
+    assert len(definitions) == 12
+    assert definitions.of("cifar") == ()
+    with pytest.raises(InputError) as info:
+        definitions.get("gsc", "denseCNN1")
+    message = str(info.value)
+    assert str(CONFIG) in message and "no gsc network 'denseCNN1'" in message
+    assert "known: SuperSparseCNN2, denseCNN2_DR00, denseCNN2_DR05, sparseCNN2" in message
+
+
+def test_the_file_is_parsed_once_per_content(tmp_path, definitions):
+    assert load_networks(CONFIG) is definitions
+    path = _write(tmp_path, BASE)
+    first = load_networks(path)
+    assert load_networks(path) is first
+    doc = copy.deepcopy(BASE)
+    _tiny(doc)["lr"] = 0.05
+    _write(tmp_path, doc)  # same path, new content: parsed again
+    assert load_networks(path).get("mnist", "tiny").lr == 0.05
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,7 +290,7 @@ def _tiny(document) -> dict:
 def test_base_document_is_valid_and_merges_defaults(tmp_path):
     doc = copy.deepcopy(BASE)
     _tiny(doc)["lr"] = 0.05  # per-network value overrides the default
-    d = load_network_definitions(_write(tmp_path, doc))["mnist"]["tiny"]
+    d = load_networks(_write(tmp_path, doc)).get("mnist", "tiny")
     assert d.conv_k == (400, None)
     assert d.lr == 0.05
     assert d.momentum == 0.0
@@ -276,7 +302,7 @@ def test_null_first_epoch_batch_means_batch_size(tmp_path):
     doc = copy.deepcopy(BASE)
     doc["mnist"]["defaults"]["first_epoch_batch_size"] = None
     _tiny(doc)["batch_size"] = 16
-    d = load_network_definitions(_write(tmp_path, doc))["mnist"]["tiny"]
+    d = load_networks(_write(tmp_path, doc)).get("mnist", "tiny")
     assert d.first_epoch_batch_size == 16
 
 
@@ -341,7 +367,7 @@ def test_bad_values_name_file_network_and_key(tmp_path, case):
     mutate(doc)
     path = _write(tmp_path, doc)
     with pytest.raises(NetworkDefinitionError) as info:
-        load_network_definitions(path)
+        load_networks(path)
     message = str(info.value)
     assert isinstance(info.value, ValueError) and isinstance(info.value, InputError)
     assert "\n" not in message
@@ -353,21 +379,21 @@ def test_bad_values_name_file_network_and_key(tmp_path, case):
 def test_unknown_dataset(tmp_path):
     doc = {"cifar": copy.deepcopy(BASE["mnist"])}
     with pytest.raises(ValueError, match=r"key 'cifar': unknown dataset"):
-        load_network_definitions(_write(tmp_path, doc))
+        load_networks(_write(tmp_path, doc))
 
 
 def test_bad_network_name(tmp_path):
     doc = copy.deepcopy(BASE)
     doc["mnist"]["networks"]["tiny-net"] = doc["mnist"]["networks"].pop("tiny")
     with pytest.raises(ValueError, match=r"mnist/tiny-net: bad network name"):
-        load_network_definitions(_write(tmp_path, doc))
+        load_networks(_write(tmp_path, doc))
 
 
 def test_unknown_section_key(tmp_path):
     doc = copy.deepcopy(BASE)
     doc["mnist"]["default"] = {}
     with pytest.raises(ValueError, match=r"'mnist.default': unknown key"):
-        load_network_definitions(_write(tmp_path, doc))
+        load_networks(_write(tmp_path, doc))
 
 
 def test_duplicate_network_is_rejected(tmp_path):
@@ -377,17 +403,17 @@ def test_duplicate_network_is_rejected(tmp_path):
     path = tmp_path / "dup.yaml"
     path.write_text(text + text[start:])
     with pytest.raises(NetworkDefinitionError, match=r"dup.yaml: invalid YAML at line \d+"):
-        load_network_definitions(path)
+        load_networks(path)
 
 
 def test_missing_and_unparsable_files(tmp_path):
-    with pytest.raises(InputError, match="nope.yaml: cannot read"):
-        load_network_definitions(tmp_path / "nope.yaml")
+    with pytest.raises(InputError, match="nope.yaml: network definitions file not found"):
+        load_networks(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("mnist: [unclosed\n")
     with pytest.raises(InputError, match="bad.yaml: invalid YAML"):
-        load_network_definitions(bad)
+        load_networks(bad)
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
     with pytest.raises(InputError, match="empty.yaml: expected a mapping"):
-        load_network_definitions(empty)
+        load_networks(empty)

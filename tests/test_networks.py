@@ -3,25 +3,29 @@ entropy and seeding, for the 12 networks of config/networks.yaml."""
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
+from kwinners_reference import ReferenceKWinners, reference_rezero, same_bytes
 from torch import nn
 
-from sparse_pkg.layers import KWinners, KWinners2d, SparseWeights, SparseWeights2d
-from sparse_pkg.network_definitions import iter_definitions, load_network_definitions
+from sparse_pkg.layers import KWinners, KWinners2d, MaxPool2d, SparseWeights, SparseWeights2d
 from sparse_pkg.networks import SparseCNN, build_network
+from sparse_pkg.networks_file import load_networks
+from sparse_pkg.training.run import train_step
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
-DEFINITIONS = load_network_definitions(CONFIG)
-ALL = [(d.dataset, d.name) for d in iter_definitions(DEFINITIONS)]
+DEFINITIONS = load_networks(CONFIG)
+ALL = [(d.dataset, d.name) for d in DEFINITIONS]
 
 
 def _build(dataset: str, name: str, seed: int = 0) -> SparseCNN:
     torch.manual_seed(seed)
-    return build_network(DEFINITIONS[dataset][name])
+    return build_network(DEFINITIONS.get(dataset, name))
 
 
 def _stages(model: SparseCNN) -> list[tuple[str, type]]:
@@ -40,14 +44,14 @@ def test_output_is_log_probabilities_of_the_right_shape(dataset, name):
         assert out.shape == (3, classes)
         assert torch.all(out <= 0)
         torch.testing.assert_close(out.exp().sum(dim=1), torch.ones(3))
-    assert model.definition is DEFINITIONS[dataset][name]
+    assert model.definition is DEFINITIONS.get(dataset, name)
 
 
 def test_sparse_cnn2_mnist_stages_and_sizes():
     model = _build("mnist", "sparseCNN2")
     assert _stages(model) == [
-        ("conv1", nn.Conv2d), ("conv1_pool", nn.MaxPool2d), ("conv1_kwinners", KWinners2d),
-        ("conv2", nn.Conv2d), ("conv2_pool", nn.MaxPool2d), ("conv2_kwinners", KWinners2d),
+        ("conv1", nn.Conv2d), ("conv1_pool", MaxPool2d), ("conv1_kwinners", KWinners2d),
+        ("conv2", nn.Conv2d), ("conv2_pool", MaxPool2d), ("conv2_kwinners", KWinners2d),
         ("flatten", nn.Flatten), ("linear", SparseWeights), ("linear_kwinners", KWinners),
         ("output", nn.Linear),
     ]  # fmt: skip
@@ -75,7 +79,7 @@ def test_sparse_cnn2_mnist_stages_and_sizes():
 def test_dense_cnn1_is_all_relu():
     model = _build("mnist", "denseCNN1")
     assert _stages(model) == [
-        ("conv1", nn.Conv2d), ("conv1_pool", nn.MaxPool2d), ("conv1_relu", nn.ReLU),
+        ("conv1", nn.Conv2d), ("conv1_pool", MaxPool2d), ("conv1_relu", nn.ReLU),
         ("flatten", nn.Flatten), ("linear", nn.Linear), ("linear_relu", nn.ReLU),
         ("output", nn.Linear),
     ]  # fmt: skip
@@ -88,9 +92,9 @@ def test_dense_cnn1_is_all_relu():
 def test_gsc_batch_norm_and_dropout():
     dense = _build("gsc", "denseCNN2_DR05")
     assert _stages(dense) == [
-        ("conv1", nn.Conv2d), ("conv1_bn", nn.BatchNorm2d), ("conv1_pool", nn.MaxPool2d),
+        ("conv1", nn.Conv2d), ("conv1_bn", nn.BatchNorm2d), ("conv1_pool", MaxPool2d),
         ("conv1_relu", nn.ReLU), ("conv2", nn.Conv2d), ("conv2_bn", nn.BatchNorm2d),
-        ("conv2_pool", nn.MaxPool2d), ("conv2_relu", nn.ReLU), ("flatten", nn.Flatten),
+        ("conv2_pool", MaxPool2d), ("conv2_relu", nn.ReLU), ("flatten", nn.Flatten),
         ("linear", nn.Linear), ("linear_bn", nn.BatchNorm1d), ("linear_dropout", nn.Dropout),
         ("linear_relu", nn.ReLU), ("output", nn.Linear),
     ]  # fmt: skip
@@ -137,7 +141,7 @@ def test_sparse_linear_nonzero_count(dataset, name, units, fan_in, nonzero):
     assert torch.count_nonzero(model.layers.output.weight) == model.layers.output.weight.numel()
 
 
-DENSE_WEIGHTS = [(d, n) for d, n in ALL if DEFINITIONS[d][n].weight_sparsity == 1.0]
+DENSE_WEIGHTS = [(d, n) for d, n in ALL if DEFINITIONS.get(d, n).weight_sparsity == 1.0]
 
 
 def test_dense_weight_networks_are_the_expected_ones():
@@ -230,15 +234,112 @@ def test_channels_last_is_the_same_network_in_another_layout(dataset, name):
     function up to rounding (the flatten order is unchanged), but not the same bits."""
     default = _build(dataset, name).eval()
     torch.manual_seed(0)
-    other = build_network(DEFINITIONS[dataset][name], channels_last=True).eval()
+    other = build_network(DEFINITIONS.get(dataset, name), channels_last=True).eval()
     a, b = default.state_dict(), other.state_dict()
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a if torch.is_tensor(a[k]))
     assert other.layers.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     assert default.layers.conv1.weight.is_contiguous()
-    g = DEFINITIONS[dataset][name].geometry
+    g = DEFINITIONS.get(dataset, name).geometry
     x = torch.randn(32, g.channels, g.height, g.width, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         ours, theirs = default(x), other(x)
     assert torch.allclose(ours, theirs, rtol=1e-4, atol=1e-4)
     assert not torch.equal(ours, theirs)  # documented: other numbers than the default layout
+
+
+def _tied_windows(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    """Values from {-1, 0, 1} (most 2x2 windows hold a tie), with NaNs, -0.0 and all--inf
+    windows; the first two windows are a NaN pair and a (-0.0, +0.0) pair."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randint(-1, 2, shape, generator=generator).float()
+    x[0, 0, 0, :2] = float("nan")
+    x[0, 0, 0, 2:4] = torch.tensor([-0.0, 0.0])
+    x[0, 1, :2, :2] = float("-inf")
+    x[1, 0, 1, 1] = float("nan")
+    return x
+
+
+def test_max_pool_is_torch_max_pool_to_the_bit():
+    """Values (NaN, -0.0, ties: the first maximum in the window wins) and gradients of our max
+    pool equal nn.MaxPool2d's byte for byte, in default-layout (N, C, H, W) tensors."""
+    x = _tied_windows((4, 3, 10, 12), seed=1)
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out, expected = MaxPool2d(2)(ours), nn.MaxPool2d(2)(theirs)
+    assert same_bytes(out, expected) and out.is_contiguous()
+    grad = torch.randn(expected.shape, generator=torch.Generator().manual_seed(2))
+    grad[0, 0, 0, 1] = -0.0
+    out.backward(grad)
+    expected.backward(grad)
+    assert same_bytes(ours.grad, theirs.grad) and ours.grad.is_contiguous()
+    odd = _tied_windows((2, 3, 9, 7), seed=3)  # floor mode drops the last row and column
+    assert same_bytes(MaxPool2d(2)(odd), F.max_pool2d(odd, 2))
+    tiny = MaxPool2d(2)  # (N, C, 1, 1) outputs are in both layouts: still a copy of its buffer
+    first, second = (torch.randn(2, 3, 2, 2, requires_grad=True) for _ in range(2))
+    out = tiny(first)
+    tiny(second)
+    assert same_bytes(out, F.max_pool2d(first, 2))
+
+
+class _ReferenceSparseWeights(nn.Module):
+    """The wrapper as it was: masked_fill_ of the masked weights before each training pass."""
+
+    def __init__(self, layer: SparseWeights) -> None:
+        super().__init__()
+        self.module, self.zero_mask = layer.module, layer.zero_mask
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            reference_rezero(self.module.weight, self.zero_mask)
+        return self.module(x)
+
+
+def _reference_network(model: SparseCNN) -> SparseCNN:
+    """A copy of ``model`` built from plain default-layout ops: torch's max pool, the frozen
+    k-winners of tests/kwinners_reference.py and masked_fill_ sparse weights."""
+    reference = copy.deepcopy(model)
+    for name, module in list(reference.layers.named_children()):
+        if isinstance(module, nn.MaxPool2d):
+            replacement = nn.MaxPool2d(module.kernel_size)
+        elif isinstance(module, KWinners | KWinners2d):
+            replacement = ReferenceKWinners(module)
+        elif isinstance(module, SparseWeights):
+            replacement = _ReferenceSparseWeights(module)
+        else:
+            continue
+        setattr(reference.layers, name, replacement)
+    return reference
+
+
+@pytest.mark.parametrize("dataset,name,batch", [("mnist", "sparseCNN2", 16),
+                                                ("gsc", "sparseCNN2", 8),
+                                                ("gsc", "denseCNN2_DR05", 8)])
+def test_training_steps_are_those_of_plain_ops_to_the_bit(dataset, name, batch):
+    """A few SGD steps of the default network give the bytes of the same network built from
+    plain default-layout ops: losses, outputs, every gradient, weight and duty cycle. Inputs
+    are constant over a third of the image, so that many max-pool windows hold ties, some of
+    them among the k-winners (the gradient goes to the first maximum of a window)."""
+    definition = DEFINITIONS.get(dataset, name)
+    model = _build(dataset, name, seed=5).train()
+    reference = _reference_network(model).train()
+    optimizers = [torch.optim.SGD(net.parameters(), lr=definition.lr, momentum=0.5,
+                                  weight_decay=definition.weight_decay)
+                  for net in (model, reference)]
+    g = definition.geometry
+    generator = torch.Generator().manual_seed(6)
+    for step in range(3):
+        x = torch.randn(batch, g.channels, g.height, g.width, generator=generator)
+        x[:, :, :, : g.width // 3] = 2.0
+        y = torch.randint(0, g.classes, (batch,), generator=generator)
+        results = []
+        for net, optimizer in zip((model, reference), optimizers, strict=True):
+            torch.manual_seed(step)  # the same dropout draws
+            results.append(train_step(net, optimizer, x, y))
+            results.append([p.grad for p in net.parameters()])
+        (ours, our_grads, theirs, their_grads) = results
+        assert all(same_bytes(a, b) for a, b in zip(ours, theirs, strict=True)), step
+        assert all(same_bytes(a, b) for a, b in zip(our_grads, their_grads, strict=True)), step
+    ours, theirs = model.state_dict(), reference.state_dict()
+    for key, value in theirs.items():
+        if torch.is_tensor(value):
+            assert same_bytes(ours[key], value), key

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from sparse_pkg.datasets.mnist import read_idx, to_tensor_set
+from sparse_pkg.noise import level_stream
 from sparse_pkg.noise.pixel import (
     NOISE_VALUE,
     add_pixel_noise,
-    level_seed,
     noisy_pixel_count,
+    pixel_noise_generator,
     pixel_noise_test_set,
-    pixel_noise_test_sets,
 )
 
 LEVELS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
@@ -87,24 +87,26 @@ def test_noise_positions_are_spread_over_the_image():
 def test_noisy_test_sets_are_normalized_and_reproducible_per_level():
     images = np.zeros((10, 28, 28), dtype=np.uint8)
     labels = np.arange(10)
-    sets = pixel_noise_test_sets(images, labels, [0.0, 0.1, 0.5], seed=42,
-                                 meta={"split": "test"})
+    sets = [pixel_noise_test_set(images, labels, level, level_stream(level), seed=42,
+                                 meta={"split": "test"}) for level in (0.0, 0.1, 0.5)]
     assert [s.meta["noise_pixels"] for s in sets] == [0, 78, 392]
     assert sets[1].meta == {"split": "test", "noise_level": 0.1, "noise_pixels": 78,
-                            "noise_seed": 42, "level_index": 1}
+                            "noise_seed": 42, "noise_stream": 100_000}
     assert torch.equal(sets[0].features, to_tensor_set(images, labels).features)
     feats = sets[2].features.double()
     assert feats.shape == (10, 1, 28, 28) and sets[2].labels.tolist() == list(range(10))
     # normalized noise value (mean + 2 std - mean) / std = 2, background -mean/std
     assert (feats - 2.0).abs().lt(1e-6).flatten(1).sum(1).tolist() == [392] * 10
     assert (feats + 0.1307 / 0.3081).abs().lt(1e-6).sum().item() == 10 * (784 - 392)
-    alone = pixel_noise_test_set(images, labels, 0.5, level_index=2, seed=42)
-    assert torch.equal(alone.features, sets[2].features)
-    other_index = pixel_noise_test_set(images, labels, 0.5, level_index=1, seed=42)
-    assert not torch.equal(other_index.features, sets[2].features)
+    again = pixel_noise_test_set(images, labels, 0.5, stream=level_stream(0.5), seed=42)
+    assert torch.equal(again.features, sets[2].features)
+    other_stream = pixel_noise_test_set(images, labels, 0.5, stream=level_stream(0.1), seed=42)
+    assert not torch.equal(other_stream.features, sets[2].features)
 
 
-def test_level_seeds_differ_by_seed_and_index():
-    seeds = {level_seed(s, i) for s in range(5) for i in range(11)}
-    assert len(seeds) == 55
-    assert level_seed(42, 3) == level_seed(42, 3)
+def test_pixel_noise_streams_differ_by_seed_and_stream():
+    draws = {tuple(torch.rand(2, generator=pixel_noise_generator(s, i)).tolist())
+             for s in range(5) for i in range(11)}
+    assert len(draws) == 55
+    assert torch.equal(torch.rand(3, generator=pixel_noise_generator(42, 3)),
+                       torch.rand(3, generator=pixel_noise_generator(42, 3)))

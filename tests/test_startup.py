@@ -64,7 +64,7 @@ def test_job_start_up_imports_no_compiler_and_no_pandas(script, tmp_path):
     else:
         args = ["--definitions", f"{missing}.yaml", "--dataset", "mnist", "--network", "x",
                 "--seed", "42", "--train", f"{missing}.pt", "--out-dir", missing, *common]
-        expected = "cannot read the network definitions"
+        expected = "network definitions file not found"
     done = run_python("-X", "importtime", "-m", f"scripts.{script}", *args, cwd=tmp_path)
     assert done.returncode == 2, done.stderr[-2000:]
     assert expected in done.stderr  # it got as far as its first input file

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sparse_pkg.network_definitions import iter_definitions, load_network_definitions
+from sparse_pkg.networks_file import load_networks
 from sparse_pkg.reporting.table3 import (
     COLUMNS,
     format_percent,
@@ -16,7 +16,7 @@ from sparse_pkg.reporting.table3 import (
 )
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
-DEFINITIONS = load_network_definitions(CONFIG)
+DEFINITIONS = load_networks(CONFIG)
 M = "–"
 
 # Units after pooling: MNIST 28 -conv5-> 24 -pool-> 12 -conv5-> 8 -pool-> 4, so
@@ -61,11 +61,11 @@ def test_rows_equal_hand_computed_values(index):
     assert table.iloc[index].tolist() == EXPECTED[index]
 
 
-def test_accepts_nested_dict_or_iterable():
-    nested = parameters_table(DEFINITIONS)
-    flat = parameters_table(iter_definitions(DEFINITIONS))
-    assert nested.equals(flat)
-    gsc_only = parameters_table(DEFINITIONS["gsc"].values())
+def test_accepts_the_collection_or_any_iterable():
+    collection = parameters_table(DEFINITIONS)
+    flat = parameters_table(list(DEFINITIONS))
+    assert collection.equals(flat)
+    gsc_only = parameters_table(DEFINITIONS.of("gsc"))
     assert gsc_only["Dataset"].tolist() == ["GSC"] * 4
 
 
@@ -102,12 +102,12 @@ def test_markdown_table_marks_the_two_published_differences():
 
 
 def test_markdown_footnotes_follow_the_configuration():
-    mnist = [d for d in iter_definitions(DEFINITIONS) if d.dataset == "mnist"]
+    mnist = list(DEFINITIONS.of("mnist"))
     text = parameters_table_markdown(mnist, source="my/networks.yaml")
     assert "[b]" not in text and "9.5 %" not in text
     assert "computed from `my/networks.yaml`" in text
     # a configuration that matches the published 64 filters needs no footnote
-    sp3 = dataclasses.replace(DEFINITIONS["mnist"]["denseCNN2SP3"], conv_channels=(30, 64))
+    sp3 = dataclasses.replace(DEFINITIONS.get("mnist", "denseCNN2SP3"), conv_channels=(30, 64))
     text = parameters_table_markdown([sp3])
     assert "[a]" not in text
     assert _markdown_rows(text)[1][4] == "64"

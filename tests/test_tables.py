@@ -9,19 +9,22 @@ import pandas as pd
 import pytest
 
 from sparse_pkg.errors import InputError
-from sparse_pkg.network_definitions import load_network_definitions
+from sparse_pkg.networks_file import load_networks
+from sparse_pkg.reporting.paper_layout import results_table_title, table_dataset
+from sparse_pkg.reporting.run_label import source_line
 from sparse_pkg.reporting.tables import (
     PROTOCOL_DESCRIPTIONS,
     SUMMARY_COLUMNS,
     format_accuracy,
     format_noise_score,
+    protocol_order,
     results_table_markdown,
     run_scores,
     summarize,
 )
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
-DEFINITIONS = load_network_definitions(CONFIG)
+DEFINITIONS = load_networks(CONFIG)
 TEST_SIZE = 10_000
 LEVELS = (0.0, 0.25, 0.5)
 
@@ -169,7 +172,7 @@ def test_markdown_rows_sections_and_header():
     assert "no test-set selection" in PROTOCOL_DESCRIPTIONS["final"]
 
     rows = _rows(text)
-    labels = [d.label for d in DEFINITIONS["mnist"].values()]
+    labels = [d.label for d in DEFINITIONS.of("mnist")]
     assert rows[0] == ["Network", "Test score", "Noise score"]
     assert [r[0] for r in rows[1:9]] == labels  # the paper section, in networks.yaml order
     assert rows[9] == rows[0]
@@ -236,11 +239,36 @@ def test_markdown_lists_undefined_networks_and_uneven_seeds():
     assert "Seeds per network differ (Dense CNN-1: 2, Sparse CNN-2: 2, myNewNet: 1)" in text
 
 
+def test_tables_are_numbered_and_titled_as_in_the_paper():
+    """Table 1 is MNIST, Table 2 GSC, and the markdown's default title says so."""
+    assert [table_dataset(1), table_dataset("2")] == ["mnist", "gsc"]
+    assert results_table_title("gsc") == ("Table 2. Google Speech Commands: test accuracy and "
+                                          "noise score")
+    first = _markdown(title=None).splitlines()[0]
+    assert first == "**Table 1. MNIST: test accuracy and noise score**"
+
+
+def test_protocols_known_first_then_others_and_all_known_when_none():
+    assert protocol_order(["x", "final", "paper", "final"]) == ["paper", "final", "x"]
+    assert protocol_order([]) == list(PROTOCOL_DESCRIPTIONS)
+
+
+@pytest.mark.parametrize(("dataset", "source", "seeds", "caps", "expected"), [
+    ("mnist", "embedded", [42, 43], (3, 300),
+     "demo run · data: embedded real MNIST: 5,000 training digits; official 10,000-digit test "
+     "set · seeds 42–43 · epochs capped at 3, training set capped at 300"),
+    ("gsc", "archive", [42], (None, None),
+     "demo run · data: Speech Commands v0.01 (local archive) · seed 42 · paper epochs"),
+])
+def test_source_line_names_data_seeds_and_caps(dataset, source, seeds, caps, expected):
+    assert source_line("demo", dataset, source, seeds, *caps) == expected
+
+
 def test_markdown_without_runs_of_the_data_set():
     text = results_table_markdown(planted_metrics(), DEFINITIONS, "gsc", title="Table 2. GSC",
                                   source_line="S", show_published=True)
     assert "No gsc runs in the metrics table." in text
     rows = _rows(text)
-    assert [r[0] for r in rows[1:5]] == [d.label for d in DEFINITIONS["gsc"].values()]
+    assert [r[0] for r in rows[1:5]] == [d.label for d in DEFINITIONS.of("gsc")]
     # the paper's GSC noise score as % of 11 x 2,552 = 28,072: 8,730 -> 31.10 %
     assert rows[1][1] == "not run" and rows[1][6] == "31.10 ± 1.68"

@@ -132,7 +132,8 @@ def _invoke(args):
 def _args(data, out, definitions=CONFIG, network="sparseCNN2", dataset="mnist", train=None):
     return ["--definitions", str(definitions), "--dataset", dataset, "--network", network,
             "--seed", "42", "--train", str(train or data / "train.pt"),
-            "--test", str(data / "test.pt"), "--out-dir", str(out), "--device", "cpu"]
+            "--test", str(data / "test.pt"), "--out-dir", str(out), "--threads", "1",
+            "--device", "cpu"]
 
 
 @pytest.fixture

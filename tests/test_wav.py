@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from sparse_pkg.audio.wav import fix_length, read_wav, to_16k
+from sparse_pkg.audio.wav import encode_wav, fix_length, read_wav, to_16k
 from sparse_pkg.datasets.gsc import build_manifest, load_clips, write_skipped_sidecar
 from sparse_pkg.errors import InputError
 
@@ -39,6 +40,18 @@ def test_read_wav_averages_stereo(tmp_path):
     sf.write(tmp_path / "s.wav", np.stack([left, right], axis=1), 16000, subtype="PCM_16")
     samples, _ = read_wav(tmp_path / "s.wav")
     assert samples.tolist() == [2000 / 32768, 1000 / 32768, 0.0]
+
+
+def test_encode_wav_round_trips_through_soundfile_and_read_wav(tmp_path):
+    samples = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 2.0], dtype=np.float32)
+    data = encode_wav(samples)
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE" and len(data) == 44 + 2 * 6
+    back, rate = sf.read(io.BytesIO(data), dtype="int16")
+    assert rate == 16000
+    assert back.tolist() == [0, 16384, -16384, 32767, -32767, 32767]  # clipped to [-1, 1]
+    (tmp_path / "clip.wav").write_bytes(data)
+    read, rate = read_wav(tmp_path / "clip.wav")
+    assert rate == 16000 and torch.equal(read, torch.tensor(back / 32768.0, dtype=torch.float32))
 
 
 def test_to_16k_resamples_8k_sine(tmp_path):

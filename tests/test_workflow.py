@@ -13,6 +13,8 @@ import pytest
 import yaml
 from workflow_helpers import SNAKEMAKE, job_counts, run_snakemake, snakemake_env
 
+from sparse_pkg.datasets.sources import GSC_SHA256, MNIST_MIRRORS
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "configs" / "tiny.yaml"
 
@@ -92,13 +94,126 @@ def test_rebuilding_one_table_reruns_only_its_rule(finished_run):
     assert "Nothing to be done" in nothing.stdout + nothing.stderr
 
 
-def test_dry_run_of_the_paper_config_shows_the_whole_dag(tmp_path):
-    result = snakemake(tmp_path, "-n", configfile=REPO / "config" / "paper.yaml")
-    counts = job_counts(result.stdout)
+@pytest.fixture(scope="module")
+def paper_dry_run(tmp_path_factory) -> subprocess.CompletedProcess:
+    """The full paper configuration's dry run, with every job's shell command (-p)."""
+    return snakemake(tmp_path_factory.mktemp("paper"), "-n", "-p",
+                     configfile=REPO / "config" / "paper.yaml")
+
+
+def test_dry_run_of_the_paper_config_shows_the_whole_dag(paper_dry_run):
+    counts = job_counts(paper_dry_run.stdout)
     # (8 MNIST + 4 GSC networks) x 10 seeds; 11 noise levels each
     assert counts["train"] == 120
     assert counts["evaluate"] == 1320
+    assert counts["aggregate_run"] == 120 and counts["aggregate"] == 1
     assert counts["gsc_download"] == 1 and counts["mnist_download"] == 1
+
+
+# Linux refuses one argument over 128 KiB (MAX_ARG_STRLEN), and a job's whole shell command is
+# one argument of `bash -c`. Half of it leaves room for a longer results_dir and a larger grid.
+COMMAND_LIMIT = 64 * 1024
+
+
+def test_no_command_of_the_paper_run_nears_the_linux_limit(paper_dry_run):
+    """Commands that name files of the whole grid (aggregate) must not grow with it unbounded:
+    the one-stage aggregate named every level file of every run, about 110 KB."""
+    commands = [line for line in paper_dry_run.stdout.splitlines() if "python -P -m " in line]
+    assert any("scripts.aggregate " in line for line in commands)
+    longest = max(commands, key=len)
+    assert len(longest) < COMMAND_LIMIT, f"{len(longest)} bytes: {longest[:200]}"
+
+
+def _commands(result, script: str) -> list[str]:
+    """The shell commands of a dry run (-n -p) that run ``scripts.<script>``."""
+    return [line for line in result.stdout.splitlines() if f"scripts.{script} " in line]
+
+
+def test_paper_yaml_is_merged_key_by_key_over_the_demo(tmp_path):
+    """config/paper.yaml holds only what differs; Snakemake merges it over config/config.yaml
+    section by section (its real config loading, not a copy of it)."""
+    result = snakemake(tmp_path, "-n", "-p", "--cores", "4", "data/gsc/train.pt",
+                       "data/mnist/train.pt", configfile=REPO / "config" / "paper.yaml")
+    (features,) = _commands(result, "gsc_features train")
+    assert "--augmented-copies 25 " in features  # from paper.yaml
+    assert "--silence-fraction 0.1 " in features and "--augment-seed 5 " in features  # the demo's
+    assert "--threads 4 " in features and "--device auto" in features  # compute: both files
+    (archive,) = _commands(result, "download file")
+    assert "--url http://download.tensorflow.org/data/speech_commands_v0.01.tar.gz " in archive
+    assert f"--sha256 {GSC_SHA256} " in archive  # the official values: url is null in the config
+    (mnist,) = _commands(result, "download mnist")
+    assert " ".join(f"--mirror {m}" for m in MNIST_MIRRORS) in mnist
+
+
+def test_an_overlay_of_one_nested_key_keeps_the_rest_of_its_section(tmp_path):
+    overlay = tmp_path / "cpu.yaml"
+    overlay.write_text("compute:\n  device: cpu\n")
+    result = snakemake(tmp_path, "-n", "-p", "--cores", "4", "data/gsc/train.pt",
+                       "results/runs/mnist/denseCNN1/seed_42/final.pt", configfile=overlay)
+    (features,) = _commands(result, "gsc_features train")
+    assert "--device cpu" in features and "--augmented-copies 3 " in features
+    (train,) = _commands(result, "train")
+    # compute.channels_last: true is the demo's, not the schema's default (false)
+    assert "--device cpu" in train and "--channels-last" in train
+
+
+def test_a_config_of_the_required_keys_alone_runs_on_the_schema_defaults(tmp_path):
+    """Every other key has its one default in the schema, which validate() fills in (whole
+    sections too): the rules read config[...] without fallbacks of their own."""
+    minimal = tmp_path / "minimal.yaml"
+    minimal.write_text(yaml.safe_dump({
+        "run_label": "demo", "seeds": 1, "noise_levels": [0.0],
+        "mnist": {"enabled": True, "source": "embedded", "networks": ["denseCNN1"]},
+        "gsc": {"enabled": True, "source": "synthetic", "networks": ["sparseCNN2"]}}))
+    result = snakemake(tmp_path, "-n", "-p", "--cores", "4", "--replace-workflow-config",
+                       configfile=minimal)
+    (figure2,) = _commands(result, "report figure2")
+    assert "--trials 200000 --seed 0 " in figure2
+    (synthetic,) = _commands(result, "make_synthetic_gsc")
+    assert "--speakers 100 --utterances-per-word 200 --seed 7 " in synthetic
+    (features,) = _commands(result, "gsc_features train")
+    assert "--augmented-copies 25 " in features and "--threads 2 " in features
+    assert job_counts(result.stdout)["evaluate"] == 2  # evaluate_per: level
+
+
+def _jobs(result, rule: str) -> list[tuple[set[str], dict[str, set[str]]]]:
+    """Each job of ``rule`` in a dry run (-n -p): its declared inputs and the files its command
+    passes under each option of scripts.aggregate."""
+    lines = result.stdout.splitlines()
+    jobs = []
+    for at in (i for i, line in enumerate(lines) if line == f"rule {rule}:"):
+        declared = set(lines[at + 1].removeprefix("    input: ").split(", "))
+        words = next(line for line in lines[at:] if "scripts.aggregate " in line).split()
+        passed = {kind: {words[i + 1] for i, w in enumerate(words) if w == f"--{kind}"}
+                  for kind in ("eval", "history", "timing", "background")}
+        jobs.append((declared, passed))
+    return jobs
+
+
+def test_aggregation_declares_and_passes_every_file_by_kind(tmp_path):
+    """Each run's files are stacked by its own job, then the runs' tables by aggregate; every
+    file a command reads is a declared input of its job, passed under its kind's option."""
+    result = snakemake(tmp_path, "-n", "-p", "results/metrics.parquet")
+    runs = {f"results/runs/{d}/{n}/seed_{s}" for d, nets in
+            [("mnist", ["denseCNN1", "sparseCNN1"]), ("gsc", ["denseCNN2_DR00", "sparseCNN2"])]
+            for n in nets for s in (42, 43)}
+    seen = set()
+    for declared, passed in _jobs(result, "aggregate_run"):
+        (history,) = passed["history"]
+        run = history.removesuffix("/history.parquet")
+        seen.add(run)
+        assert passed["timing"] == {f"{run}/timing.parquet"}
+        assert passed["eval"] == {f"{run}/eval/level_{lv}.parquet" for lv in ("0", "0.1", "0.5")}
+        gsc = {f"{run}/eval/background.parquet"} if "/gsc/" in run else set()
+        assert passed["background"] == gsc
+        assert declared == set().union(*passed.values())
+    assert seen == runs  # one job per run
+    ((declared, passed),) = _jobs(result, "aggregate")
+    for option, table in [("eval", "metrics"), ("history", "history"), ("timing", "timing")]:
+        assert passed[option] == {f"{r}/tables/{table}.parquet" for r in runs}
+    assert passed["background"] == {f"{r}/tables/background_noise.parquet" for r in runs
+                                    if "/gsc/" in r}
+    assert declared == set().union(*passed.values())
 
 
 def _one_error_line(result) -> str:
@@ -271,26 +386,29 @@ def _tree_digest(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def failed_extraction(tmp_path_factory):
-    """A finished extraction (synthetic archive), then a run on a user's archive that is cut
-    in half (right checksum, so extraction itself fails): (workdir, store before, result)."""
+    """A finished extraction (synthetic archive), then two failed ones: a user's archive cut in
+    half (refused by the official SHA-256) and the synthetic archive itself cut in half in place
+    (no checksum, so extraction itself fails): (workdir, store before, user's, cut in place)."""
     workdir = tmp_path_factory.mktemp("failed_extraction")
     snakemake(workdir, "--cores", "2", "data/gsc/manifest.parquet")
     store = workdir / "data" / "gsc" / "extracted"
     before = _tree_digest(store)
-    whole = (workdir / "data" / "gsc" / "synthetic_speech_commands.tar.gz").read_bytes()
-    cut = workdir / "mine.tar.gz"
-    cut.write_bytes(whole[: len(whole) // 2])
-    sha = hashlib.sha256(cut.read_bytes()).hexdigest()
+    archive = workdir / "data" / "gsc" / "synthetic_speech_commands.tar.gz"
+    half = archive.read_bytes()[: archive.stat().st_size // 2]
+    (workdir / "mine.tar.gz").write_bytes(half)
     config = _tiny_with(workdir, "mine.yaml", lambda d: d["gsc"].update(
-        source="archive", archive="mine.tar.gz", sha256=sha))
-    result = snakemake(workdir, "--cores", "2", "data/gsc/manifest.parquet", configfile=config,
-                       check=False)
-    return workdir, before, result
+        source="archive", archive="mine.tar.gz"))
+    mine = snakemake(workdir, "--cores", "2", "data/gsc/manifest.parquet", configfile=config,
+                     check=False)
+    archive.write_bytes(half)  # newer than the extraction, so gsc_extract reruns on it
+    cut = snakemake(workdir, "--cores", "2", "data/gsc/manifest.parquet", check=False)
+    return workdir, before, mine, cut
 
 
 def test_failed_extraction_keeps_the_previous_clips_manifest_and_sidecar(failed_extraction):
-    workdir, before, result = failed_extraction
-    assert result.returncode != 0
+    workdir, before, mine, cut = failed_extraction
+    assert mine.returncode != 0 and cut.returncode != 0
+    assert "truncated or corrupt archive" in cut.stdout + cut.stderr
     store = workdir / "data" / "gsc" / "extracted"
     assert {"manifest.parquet", "manifest_skipped.json"} <= set(before)
     digits = [n for n in before if n.endswith(".wav") and "_background_noise_" not in n]
@@ -303,12 +421,13 @@ def test_failed_extraction_keeps_the_previous_clips_manifest_and_sidecar(failed_
 def test_a_failed_jobs_error_line_is_on_the_console(failed_extraction):
     """show-failed-logs (workflow/profiles/default): the log's one line reaches the console,
     and for a user's own archive it names the config key to fix, not a download."""
-    workdir, _, result = failed_extraction
+    _, _, result, _ = failed_extraction
     console = result.stdout + result.stderr
     errors = [line for line in console.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, console[-3000:]
-    assert errors[0].startswith("error: mine.tar.gz: truncated or corrupt archive (")
-    assert errors[0].endswith("; fix the config key gsc.archive (now mine.tar.gz): point it at "
+    assert errors[0].startswith(f"error: mine.tar.gz: sha256 checksum mismatch (expected "
+                                f"{GSC_SHA256}, got ")
+    assert errors[0].endswith(": fix the config key gsc.archive (now mine.tar.gz): point it at "
                               "a good copy of speech_commands_v0.01.tar.gz")
     assert "results/logs/gsc_extract.log" in console
 

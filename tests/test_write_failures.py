@@ -22,11 +22,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from sparse_pkg.aggregation import write_table
 from sparse_pkg.cli import handle_errors, verbose_option
-from sparse_pkg.datasets.gsc import write_manifest
-from sparse_pkg.errors import InputError, OutputWriteError
-from sparse_pkg.io.atomic import atomic_path, write_bytes, write_text
+from sparse_pkg.errors import InputError, OutputWriteError, UserError
+from sparse_pkg.io.atomic import atomic_path, write_bytes, write_parquet, write_text
 from sparse_pkg.io.tensors import TensorSet, load_tensor_set, save_tensor_set, save_torch
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,8 +56,7 @@ PYTHON_WRITERS = {  # written through Python file objects
     "save_torch": lambda path, v: save_torch({"weight": torch.full((50_000,), float(v))}, path),
 }
 PARQUET_WRITERS = {  # written by pyarrow's native file I/O
-    "write_table": lambda path, v: write_table(_frame(v), path),
-    "write_manifest": lambda path, v: write_manifest(_frame(v), path),
+    "write_parquet": lambda path, v: write_parquet(_frame(v), path),
 }
 WRITERS = {**PYTHON_WRITERS, **PARQUET_WRITERS}
 
@@ -236,7 +233,7 @@ def test_writers_work_without_injected_failures(tmp_path):
         assert target.read_bytes() != first, writer
         assert _folder_state(target) == [target.name], writer
     assert load_tensor_set(tmp_path / "save_tensor_set" / "result.bin").features.max() == 2.0
-    assert pd.read_parquet(tmp_path / "write_table" / "result.bin")["score"].eq(2.0).all()
+    assert pd.read_parquet(tmp_path / "write_parquet" / "result.bin")["score"].eq(2.0).all()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,7 +247,8 @@ def test_unwritable_output_folder_is_an_output_write_error(tmp_path):
     with pytest.raises(OutputWriteError) as caught:
         write_text(target, "x")
     assert str(caught.value).startswith(f"cannot write {target}: ")
-    assert isinstance(caught.value, InputError) and isinstance(caught.value.error, OSError)
+    assert isinstance(caught.value, UserError) and not isinstance(caught.value, InputError)
+    assert isinstance(caught.value.error, OSError)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
 
 

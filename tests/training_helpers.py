@@ -16,11 +16,12 @@ from pathlib import Path
 import torch
 import yaml
 
-from sparse_pkg.network_definitions import NetworkDefinition, load_network_definitions
+from sparse_pkg.network_definitions import NetworkDefinition
+from sparse_pkg.networks_file import load_networks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = REPO_ROOT / "config" / "networks.yaml"
-DEFINITIONS = load_network_definitions(CONFIG)
+DEFINITIONS = load_networks(CONFIG)
 PYTHON = sys.executable
 SIZE = {"mnist": 28, "gsc": 32}
 CLASSES = {"mnist": 10, "gsc": 12}
@@ -62,7 +63,7 @@ def tiny_definition(dataset: str, name: str = "tinySparse", **overrides) -> Netw
         "epochs": 6, "duty_cycle_period": 100, "published": None,
     }  # fmt: skip
     values.update(overrides)
-    return dataclasses.replace(DEFINITIONS[dataset]["sparseCNN2"], **values)
+    return dataclasses.replace(DEFINITIONS.get(dataset, "sparseCNN2"), **values)
 
 
 def write_definitions(path: Path, *definitions: NetworkDefinition) -> Path:

@@ -8,14 +8,14 @@ frame count fixed back to 32; mel + dB as for the clean features.
 
 Randomness is split from the work: :func:`draw_augmentations` draws every clip's parameters
 from a CPU ``torch.Generator`` (so CPU and GPU runs draw identical parameters), and
-:func:`apply_augmentations` applies them to a batch on the waveforms' device. For a training
-run, :func:`augmentation_generator` derives the generator from ``(seed, epoch)`` and
-:func:`augment_dataset` produces a whole epoch's (or augmented copy's) features.
+:func:`apply_augmentations` applies them to a batch on the waveforms' device. The pipeline
+precomputes augmented copies of the training set: :func:`augmentation_generator` derives copy
+``copy_index``'s generator from the seed and :func:`augment_dataset` produces its features.
 
 The STFT is only ever turned into power, so the stretch, shift and frame fix act on
-magnitudes, as one per-clip matrix over frames (:func:`time_warp_matrix`, built from the
-vocoder's read positions in :mod:`sparse_pkg.audio.phase_vocoder`); the phases the vocoder
-would carry cannot change the features.
+magnitudes, as one per-clip matrix over frames (:func:`time_warp_matrix`, built from the phase
+vocoder's read positions, :func:`vocoder_read_weights`); the phases the vocoder would carry
+cannot change the features.
 """
 
 from __future__ import annotations
@@ -32,11 +32,10 @@ from sparse_pkg.audio.features import (
     resolve_chunking,
     stft,
 )
-from sparse_pkg.audio.phase_vocoder import stretch_weights
 from sparse_pkg.determinism import make_generator
 
-# Label mixed into the seed so augmentation never shares a random stream with anything else.
-AUGMENTATION_STREAM = "gsc-augmentation"
+# The purpose mixed into the seed: augmentation never shares a random stream with anything else.
+AUGMENTATION_PURPOSE = "gsc-augmentation"
 
 
 @dataclass(frozen=True)
@@ -100,13 +99,13 @@ class AugmentationDraws:
         )
 
 
-def augmentation_generator(seed: int, epoch: int) -> torch.Generator:
-    """CPU generator of epoch ``epoch`` (or augmented copy ``epoch``) of a run seeded ``seed``.
+def augmentation_generator(seed: int, copy_index: int) -> torch.Generator:
+    """CPU generator of augmented copy ``copy_index`` under ``seed``.
 
-    ``make_generator(seed, "gsc-augmentation", epoch)``: a stream of its own, unrelated to
-    neighbouring seeds or epochs and to every other stream of the project.
+    ``make_generator(seed, "gsc-augmentation", copy_index)``: a stream of its own, unrelated to
+    neighbouring seeds or copies and to every other stream of the project.
     """
-    return make_generator(seed, AUGMENTATION_STREAM, epoch)
+    return make_generator(seed, AUGMENTATION_PURPOSE, copy_index)
 
 
 def draw_augmentations(
@@ -164,18 +163,29 @@ def change_speed(waveforms: torch.Tensor, speeds: torch.Tensor) -> torch.Tensor:
     return waveforms.index_copy(0, active, resampled)
 
 
-def shift_frames(frames: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
-    """Shift (batch, freqs, T) along time: ``out[..., t] = in[..., t + shift]``, zero fill.
+def vocoder_read_weights(
+    rates: torch.Tensor, n_frames: int, n_out: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where librosa's phase vocoder reads each output frame: (left, w_left, w_right), each
+    (batch, n_out).
 
-    A positive shift drops the first frames and zero-fills the end, a negative one delays.
-    (The augmentation folds this into :func:`time_warp_matrix`; this is the plain form.)
+    ``librosa.phase_vocoder(D, rate)`` reads D at the positions ``0, rate, 2 rate, ...`` below
+    the frame count (``np.arange(0, n_frames, rate)``, ``ceil(n_frames / rate)`` of them, in
+    float64) and takes the magnitude linearly interpolated between the two neighbouring frames,
+    zero beyond the last one: ``w_left * |D[left]| + w_right * |D[left + 1]|`` with
+    ``left = floor(t r)``, at most ``n_frames``. Both weights (float64) are zero for output
+    frames the clip's vocoder does not produce. Here each clip has its own rate.
     """
-    batch, n_freqs, n_frames = frames.shape
-    shifts = shifts.to(frames.device, torch.int64)
-    source = torch.arange(n_frames, device=frames.device)[None, :] + shifts[:, None]
-    inside = (source >= 0) & (source < n_frames)
-    index = source.clamp(0, n_frames - 1)[:, None, :].expand(batch, n_freqs, n_frames)
-    return frames.gather(2, index) * inside[:, None, :].to(frames.dtype)
+    rates = rates.to(torch.float64)
+    if bool((rates <= 0).any()):
+        raise ValueError("stretch rates must be positive")
+    steps = torch.arange(n_out, dtype=torch.float64, device=rates.device)
+    positions = steps[None, :] * rates[:, None]
+    valid = steps[None, :] < torch.ceil(n_frames / rates)[:, None]
+    floor = torch.floor(positions)
+    alpha = positions - floor
+    left = floor.clamp(max=n_frames).to(torch.int64)
+    return left, (1.0 - alpha) * valid, alpha * valid
 
 
 def time_warp_matrix(
@@ -193,7 +203,7 @@ def time_warp_matrix(
     shifts = shifts.to(rates.device, torch.int64)
     batch = rates.shape[0]
     max_source = n_frames + max(0, int(shifts.max())) if batch else n_frames
-    left, w_left, w_right = stretch_weights(rates, n_frames, max_source)
+    left, w_left, w_right = vocoder_read_weights(rates, n_frames, max_source)
     out_frames = torch.arange(n_frames, device=rates.device)[None, :]
     source = out_frames + shifts[:, None]
     produced = torch.ceil(n_frames / rates.to(torch.float64))[:, None]
@@ -231,36 +241,28 @@ def apply_augmentations(waveforms: torch.Tensor, draws: AugmentationDraws) -> to
     return mel_db_from_power(torch.bmm(magnitude, warp).square())
 
 
-def augment_features(
-    waveforms: torch.Tensor, generator: torch.Generator, params: AugmentationParams | None = None
-) -> torch.Tensor:
-    """Draw augmentations for this batch from ``generator`` and return its features."""
-    draws = draw_augmentations(waveforms.shape[0], generator, params)
-    return apply_augmentations(waveforms, draws)
-
-
 def augment_dataset(
     waveforms: torch.Tensor,
     seed: int,
-    epoch: int,
+    copy_index: int,
     params: AugmentationParams | None = None,
     batch_size: int | None = None,
     device: str | torch.device | None = None,
 ) -> torch.Tensor:
-    """One epoch's (or augmented copy's) features (N, 32, 32) of a whole set, on the CPU.
+    """Features (N, 32, 32) of augmented copy ``copy_index`` of a whole set, on the CPU.
 
-    Draws for all N clips come from ``augmentation_generator(seed, epoch)``; the work runs in
+    Draws for all N clips come from ``augmentation_generator(seed, copy_index)``; the work runs in
     chunks of ``batch_size`` (default :func:`~sparse_pkg.audio.features.default_batch_size`)
-    on ``device`` (default: the waveforms' device). Same (seed, epoch) -> same bytes; on the
+    on ``device`` (default: the waveforms' device). Same (seed, copy_index) -> same bytes; on the
     CPU whatever the batch size (tested).
     """
     batch_size, target = resolve_chunking(waveforms, batch_size, device)
     n_clips = waveforms.shape[0]
-    draws = draw_augmentations(n_clips, augmentation_generator(seed, epoch), params)
+    draws = draw_augmentations(n_clips, augmentation_generator(seed, copy_index), params)
     chunks = [
         apply_augmentations(waveforms[start : start + batch_size].to(target),
                             draws[start : start + batch_size]).cpu()
-        for start in progress_chunks(n_clips, batch_size, f"augmented copy {epoch}")
+        for start in progress_chunks(n_clips, batch_size, f"augmented copy {copy_index}")
     ]
     if not chunks:
         return torch.empty((0, N_MELS, N_FRAMES), dtype=torch.float32)

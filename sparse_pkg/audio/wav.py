@@ -1,4 +1,4 @@
-"""WAV reading and the fixed-length 16 kHz mono waveform every later stage expects.
+"""WAV reading and writing, and the fixed-length 16 kHz mono waveform every later stage expects.
 
 Integer PCM is scaled to [-1, 1) by dividing by 2**(bits-1) (32768 for 16-bit), which is what
 ``librosa.load`` returns for the same file; multi-channel audio is averaged to mono; other
@@ -12,9 +12,12 @@ line, not every script of the pipeline at import time.
 
 from __future__ import annotations
 
+import io
 import os
+import wave
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 import torch
 import torch.nn.functional as F
@@ -53,6 +56,21 @@ def read_wav(path: str | os.PathLike) -> tuple[torch.Tensor, int]:
             f"{file}: audio file holds NaN or infinite samples; replace it with a good copy"
         )
     return samples.contiguous(), int(rate)
+
+
+def encode_wav(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
+    """16-bit PCM mono WAV file bytes (plain 44-byte RIFF header) of float samples in [-1, 1].
+
+    Samples are clipped to [-1, 1] and scaled by 32767 (so 1.0 -> 32767, -1.0 -> -32767).
+    """
+    pcm = np.round(np.clip(np.asarray(samples, dtype=np.float64), -1.0, 1.0) * 32767.0)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(sample_rate)
+        writer.writeframes(pcm.astype("<i2").tobytes())
+    return buffer.getvalue()
 
 
 def to_16k(samples: torch.Tensor, sample_rate: int, target_rate: int = SAMPLE_RATE) -> torch.Tensor:

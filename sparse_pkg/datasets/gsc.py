@@ -28,9 +28,11 @@ from sparse_pkg.datasets.gsc_splits import (
     parse_clip_name,
     which_set,
 )
+from sparse_pkg.datasets.sources import GSC_ARCHIVE
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.archive import make_temp_folder, replace_folder, safe_extract
-from sparse_pkg.io.atomic import atomic_path, write_text
+from sparse_pkg.io.atomic import atomic_path, write_parquet, write_text
+from sparse_pkg.io.inputs import read_input
 from sparse_pkg.progress import Progress
 
 MANIFEST_COLUMNS = ("path", "word", "speaker", "utterance", "label", "split")
@@ -49,7 +51,7 @@ def _require_digit_folders(archive: Path):
         if missing:
             raise InputError(
                 f"{archive}: no WAV files for the digit folder(s) {', '.join(missing)}; it is not "
-                "the Speech Commands archive (speech_commands_v0.01.tar.gz): replace it"
+                f"the Speech Commands archive ({GSC_ARCHIVE}): replace it"
             )
 
     return verify
@@ -103,7 +105,7 @@ def extract_to_store(
         if skipped:
             bad = {s["path"] for s in skipped}
             manifest = manifest[~manifest["path"].isin(bad)].reset_index(drop=True)
-        write_manifest(manifest, tmp / STORE_MANIFEST)
+        write_parquet(manifest, tmp / STORE_MANIFEST)
         write_skipped_sidecar(skipped, tmp / STORE_SKIPPED)
         replace_folder(tmp, store_path)
     except BaseException:
@@ -222,23 +224,11 @@ def build_manifest(root: str | os.PathLike) -> pd.DataFrame:
     return frame.astype({"utterance": "int64", "label": "int64"}).reset_index(drop=True)
 
 
-def write_manifest(manifest: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Atomically write the manifest as a parquet file (no index)."""
-    with atomic_path(path) as tmp:
-        manifest.to_parquet(tmp, index=False)
-
-
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a manifest written by :func:`write_manifest`; a bad file is a one-line InputError."""
-    try:
-        frame = pd.read_parquet(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: manifest not found; run the data preparation step") from None
-    except Exception as exc:  # corrupt or foreign file
-        raise InputError(
-            f"{path}: not a readable manifest ({type(exc).__name__}); delete it and rerun the "
-            "data preparation step"
-        ) from None
+    """Read a manifest (a parquet file); a bad file is a one-line InputError."""
+    frame = read_input(path, pd.read_parquet, what="manifest",
+                       fix="delete it and rerun the data preparation step",
+                       fix_missing="run the data preparation step")
     missing = [column for column in MANIFEST_COLUMNS if column not in frame.columns]
     if missing:
         raise InputError(

@@ -1,7 +1,8 @@
 """MNIST: IDX reader, checksum-verified download, the embedded real subset, tensor sets.
 
-The full protocol (docs/protocol.md §3.1) downloads the four official IDX files; mirrors and
-MD5s come from the caller (the configuration), never from constants here. The offline demo
+The full protocol (docs/protocol.md §3.1) downloads the four official IDX files, whose names,
+MD5s and mirrors are facts of the data kept in :mod:`sparse_pkg.datasets.sources` (the
+configuration may name other mirrors). The offline demo
 trains on a real 5,000-digit MNIST training subset and tests on the official 10,000-digit
 test set, both shipped inside the package (``sparse_pkg/data``, see its README for provenance
 and license; the MD5s of the shipped test files are facts of the package, checked on every
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sparse_pkg.datasets.sources import MNIST_FILES, MNIST_MD5
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.checksum import file_digest
 from sparse_pkg.io.download import download
@@ -35,20 +37,11 @@ from sparse_pkg.io.tensors import TensorSet
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
-#: The official IDX file names (a fact of the data format, not configuration).
-MNIST_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-}
-
 _IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # labels, images (unsigned byte data)
 _EMBEDDED_FILE = "mnist_subset.npz"
 
 #: The official test-set files shipped in ``sparse_pkg/data``, unchanged, with their MD5s.
-PACKAGED_TEST_MD5 = {
-    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-}
+PACKAGED_TEST_MD5 = {name: MNIST_MD5[name] for name in MNIST_FILES["test"]}
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -147,7 +140,7 @@ def load_mnist_idx(
 def download_mnist(
     dest_dir: str | os.PathLike,
     mirrors: Sequence[str],
-    md5s: Mapping[str, str],
+    md5s: Mapping[str, str] = MNIST_MD5,
     *,
     timeout: float = 30,
     retries: int = 3,
@@ -157,8 +150,9 @@ def download_mnist(
     """Download the four MNIST IDX files into ``dest_dir``, verifying each MD5.
 
     ``mirrors`` are base URLs tried in order (file name appended); ``md5s`` maps each file
-    name of :data:`MNIST_FILES` to its MD5 hex digest. Files already present with the right
-    MD5 are kept. Returns ``dest_dir``; failures are one-line InputErrors.
+    name of :data:`MNIST_FILES` to its MD5 hex digest (the official ones unless a test serves
+    files of its own). Files already present with the right MD5 are kept. Returns
+    ``dest_dir``; failures are one-line InputErrors.
     """
     dest_dir = Path(dest_dir)
     if not mirrors:
@@ -167,9 +161,6 @@ def download_mnist(
     hint = hint or (f"put the four MNIST files ({', '.join(names)}) into {dest_dir} by hand "
                     "or configure another mirror")
     for name in names:
-        if name not in md5s:
-            raise InputError(f"MNIST md5s: no checksum for {name}; add its MD5 to the "
-                             "configuration")
         urls = [f"{mirror.rstrip('/')}/{name}" for mirror in mirrors]
         download(urls, dest_dir / name, checksum=md5s[name], algorithm="md5", timeout=timeout,
                  retries=retries, progress=progress, hint=hint)
@@ -233,6 +224,12 @@ def normalize_pixels(pixels: torch.Tensor) -> torch.Tensor:
     return (pixels - MNIST_MEAN) / MNIST_STD
 
 
+def unnormalize_pixels(features: torch.Tensor) -> torch.Tensor:
+    """Features back to pixels in [0, 1] (clamped), the inverse of :func:`normalize_pixels`:
+    how a (noisy) digit is shown."""
+    return (features * MNIST_STD + MNIST_MEAN).clamp(0.0, 1.0)
+
+
 def uint8_to_unit(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 images as float32 pixels in [0, 1] (divided by 255)."""
     if isinstance(images, np.ndarray):
@@ -274,3 +271,22 @@ def to_tensor_set(
     features = normalize_pixels(uint8_to_unit(images_uint8)).unsqueeze(1)
     labels = torch.as_tensor(np.asarray(labels) if not torch.is_tensor(labels) else labels)
     return TensorSet(features.contiguous(), labels.to(torch.int64), dict(meta or {}))
+
+
+def mnist_sets(
+    source: str, idx_dir: str | os.PathLike | None = None
+) -> tuple[TensorSet, TensorSet]:
+    """The normalized train and test sets of an MNIST source, their meta naming where they came
+    from: "embedded" (the shipped training subset and official test set) or "directory" (the
+    four official IDX files in ``idx_dir``)."""
+    if source == "embedded":
+        train_x, train_y = load_embedded_mnist()
+        test_x, test_y = load_packaged_mnist_test()
+        origin = (f"embedded real MNIST: {len(train_y)} training digits, official "
+                  f"{len(test_y)}-digit test set")
+    else:
+        train_x, train_y, test_x, test_y = load_mnist_idx(idx_dir)
+        origin = f"MNIST IDX files in {idx_dir}"
+    meta = {"source": origin, "dataset": "mnist"}
+    return (to_tensor_set(train_x, train_y, {**meta, "split": "train"}),
+            to_tensor_set(test_x, test_y, {**meta, "split": "test"}))

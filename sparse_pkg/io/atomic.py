@@ -13,8 +13,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sparse_pkg.errors import OutputWriteError
+
+if TYPE_CHECKING:  # pandas is imported by whoever made the frame; importing it here costs time
+    import pandas as pd
 
 
 def _current_umask() -> int:
@@ -83,3 +87,9 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Atomically write UTF-8 ``text`` to ``path``."""
     write_bytes(path, text.encode("utf-8"))
+
+
+def write_parquet(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Atomically write the pandas ``frame`` to ``path`` as parquet, without its index."""
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)

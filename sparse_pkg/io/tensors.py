@@ -16,8 +16,8 @@ from typing import Any, BinaryIO
 
 import torch
 
-from sparse_pkg.errors import InputError
 from sparse_pkg.io.atomic import atomic_path
+from sparse_pkg.io.inputs import read_input
 
 
 @dataclass
@@ -89,13 +89,11 @@ def save_tensor_set(path: str | os.PathLike, tensor_set: TensorSet) -> None:
 
 def load_tensor_set(path: str | os.PathLike, device: str | torch.device = "cpu") -> TensorSet:
     """Read a file written by :func:`save_tensor_set`; a bad file is a one-line InputError."""
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
+
+    def read(file: str | os.PathLike) -> TensorSet:
+        payload = torch.load(file, map_location=device, weights_only=True)
         return TensorSet(payload["features"], payload["labels"], payload.get("meta", {}))
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found; run the data preparation step first") from None
-    except Exception as exc:  # corrupt or foreign file
-        raise InputError(
-            f"{path}: not a readable tensor-set file ({type(exc).__name__}); delete it and rerun "
-            "the data preparation step"
-        ) from None
+
+    return read_input(path, read, what="tensor-set file",
+                      fix="delete it and rerun the data preparation step",
+                      fix_missing="run the data preparation step first")

@@ -1,23 +1,24 @@
-"""Sparse building blocks of the paper: k-winners activations and sparse weights."""
+"""Building blocks of the paper's networks: k-winners activations, sparse weights, and a
+faster max pool with nn.MaxPool2d's bytes."""
 
 from sparse_pkg.layers.kwinners import (
     KWinners,
     KWinners2d,
     binary_entropy,
     kwinners,
-    kwinners2d,
     update_duty_cycle,
 )
+from sparse_pkg.layers.pooling import MaxPool2d
 from sparse_pkg.layers.sparse_weights import SparseWeights, SparseWeights2d, random_zero_mask
 
 __all__ = [
     "KWinners",
     "KWinners2d",
+    "MaxPool2d",
     "SparseWeights",
     "SparseWeights2d",
     "binary_entropy",
     "kwinners",
-    "kwinners2d",
     "random_zero_mask",
     "update_duty_cycle",
 ]

@@ -1,6 +1,6 @@
 """k-winners-take-all activations with boosting (docs/protocol.md §1.1-§1.3, §1.5).
 
-Pure functions (``kwinners``, ``kwinners2d``, ``update_duty_cycle``, ``binary_entropy``) sit beside
+Pure functions (``kwinners``, ``update_duty_cycle``, ``binary_entropy``) sit beside
 the modules that own the state (duty cycles, boost strength, sample count). The modules are thin:
 pick k for the mode, call the function, update the duty cycle in training.
 """
@@ -74,7 +74,8 @@ def kwinners(
 
     Winners are chosen on ``x * exp((k/n - duty_cycle) * boost_strength)`` but the unboosted
     values pass through. Losers are +0.0, so the gradient is the identity at the winners and
-    zero elsewhere. ``duty_cycle`` broadcasts against ``x`` (per unit or per channel).
+    zero elsewhere. ``duty_cycle`` broadcasts against ``x`` (per unit or per channel); for
+    (batch, C, H, W) inputs the top-k runs over all C*H*W units of a sample.
     """
     return select_winners(x, duty_cycle, k, boost_strength)[0]
 
@@ -88,16 +89,6 @@ def active_counts(out: torch.Tensor, dims: tuple[int, ...], dtype: torch.dtype) 
     """
     positive = torch.empty(out.shape, dtype=dtype, device=out.device)
     return torch.gt(out.detach(), 0, out=positive).sum(dim=dims, keepdim=len(dims) > 1)
-
-
-def kwinners2d(
-    x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
-) -> torch.Tensor:
-    """k-winners over all C*H*W units of each sample of ``x`` (batch, C, H, W).
-
-    ``duty_cycle`` has shape (1, C, 1, 1): boosting is per channel, the top-k is global.
-    """
-    return kwinners(x, duty_cycle, k, boost_strength)
 
 
 def update_duty_cycle(

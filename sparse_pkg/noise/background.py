@@ -8,7 +8,8 @@ dropped). Each test clip, with probability 0.5, takes a uniformly chosen piece a
 STFTs of the clip and the piece; the STFT is linear, so mixing the waveforms, as done here,
 gives the same spectrogram up to float rounding. The original concatenated the files in
 ``os.listdir`` order (unspecified); here they are sorted by file name so the pool is
-reproducible.
+reproducible. The random choices come from :func:`background_noise_generator` ``(seed)``, one
+stream for the whole test set.
 """
 
 from __future__ import annotations
@@ -20,7 +21,19 @@ from pathlib import Path
 import torch
 
 from sparse_pkg.audio.wav import CLIP_SAMPLES, read_wav, to_16k
+from sparse_pkg.determinism import make_generator
 from sparse_pkg.errors import InputError
+
+# The purpose mixed into the seed: background noise never shares a stream with anything else.
+BACKGROUND_NOISE_PURPOSE = "background"
+
+
+def background_noise_generator(seed: int) -> torch.Generator:
+    """CPU generator of the background-noise test set under ``seed``.
+
+    ``make_generator(seed, "background")``: the purpose has a single stream (one test set).
+    """
+    return make_generator(seed, BACKGROUND_NOISE_PURPOSE)
 
 
 def load_background_noises(folder: str | os.PathLike) -> list[torch.Tensor]:

@@ -3,19 +3,22 @@
 At noise level ``p`` each image gets ``int(784 * p)`` distinct random pixels set to
 ``0.1307 + 2 * 0.3081`` (two standard deviations above the mean) in [0, 1] pixel space,
 before normalization. The pixel choice is vectorised over the batch (argsort of uniform
-random keys per image) and drawn from an explicit torch.Generator, so a fixed seed gives
-the same noisy test set for every network and on every device.
+random keys per image) and drawn from an explicit torch.Generator,
+:func:`pixel_noise_generator` ``(seed, stream)``, so a fixed seed gives the same noisy test set
+for every network and on every device.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from sparse_pkg.datasets.mnist import MNIST_MEAN, MNIST_STD, normalize_pixels, uint8_to_unit
+from sparse_pkg.determinism import make_generator
 from sparse_pkg.io.tensors import TensorSet
+
+# The purpose mixed into the seed: pixel noise never shares a random stream with anything else.
+PIXEL_NOISE_PURPOSE = "mnist-pixel-noise"
 
 #: The value written into noisy pixels, in [0, 1] pixel space.
 NOISE_VALUE = MNIST_MEAN + 2 * MNIST_STD
@@ -60,50 +63,37 @@ def add_pixel_noise(
     return noisy
 
 
-def level_seed(seed: int, level_index: int) -> int:
-    """Generator seed for noise level number ``level_index`` under the base ``seed``.
+def pixel_noise_generator(seed: int, stream: int) -> torch.Generator:
+    """CPU generator for the pixel noise of stream ``stream`` under ``seed``.
 
-    Mixed through numpy's SeedSequence, so nearby (seed, index) pairs give unrelated
-    streams and each level can be regenerated on its own.
+    ``make_generator(seed, "mnist-pixel-noise", stream)``; callers take the stream from
+    :func:`sparse_pkg.noise.level_stream` (the level's value), so nearby seeds and levels get
+    unrelated noise and each level can be regenerated on its own.
     """
-    state = np.random.SeedSequence([int(seed), int(level_index)]).generate_state(1, np.uint64)
-    return int(state[0])
+    return make_generator(seed, PIXEL_NOISE_PURPOSE, stream)
 
 
 def pixel_noise_test_set(
     images_uint8: np.ndarray | torch.Tensor,
     labels: np.ndarray | torch.Tensor,
     level: float,
-    level_index: int,
+    stream: int,
     seed: int,
     meta: dict | None = None,
 ) -> TensorSet:
     """One normalized noisy test set (features float32 N x 1 x 28 x 28) for ``level``.
 
-    The CPU generator is seeded with :func:`level_seed` ``(seed, level_index)``, so every
-    network sees identical noisy images. ``meta`` gains noise_level, noise_pixels,
-    noise_seed and level_index.
+    The noise comes from :func:`pixel_noise_generator` ``(seed, stream)``; pass
+    ``stream=level_stream(level)``. Every network sees identical noisy images. ``meta`` gains
+    noise_level, noise_pixels, noise_seed and noise_stream.
     """
-    generator = torch.Generator().manual_seed(level_seed(seed, level_index))
+    generator = pixel_noise_generator(seed, stream)
     noisy = add_pixel_noise(uint8_to_unit(images_uint8), level, generator)
     labels = labels if torch.is_tensor(labels) else torch.from_numpy(np.asarray(labels))
     info = dict(meta or {})
     pixels_per_image = int(np.prod(tuple(noisy.shape[1:])))
     info.update(noise_level=float(level), noise_pixels=noisy_pixel_count(level, pixels_per_image),
-                noise_seed=int(seed), level_index=int(level_index))
+                noise_seed=int(seed), noise_stream=int(stream))
     return TensorSet(normalize_pixels(noisy).unsqueeze(1).contiguous(), labels.to(torch.int64),
                      info)
 
-
-def pixel_noise_test_sets(
-    images_uint8: np.ndarray | torch.Tensor,
-    labels: np.ndarray | torch.Tensor,
-    levels: Sequence[float],
-    seed: int,
-    meta: dict | None = None,
-) -> list[TensorSet]:
-    """One normalized TensorSet per noise level, level ``i`` seeded from ``(seed, i)``."""
-    return [
-        pixel_noise_test_set(images_uint8, labels, level, index, seed, meta)
-        for index, level in enumerate(levels)
-    ]

@@ -1,9 +1,10 @@
 """Figures 2 and 4 of the paper and the GSC noise curves, drawn from the pipeline's tables.
 
 Pure functions of their inputs (the Figure 2 table of :mod:`sparse_pkg.theory`, the tidy metrics
-table, the network definitions, the run label): ``*_figure`` builds the
-:class:`matplotlib.figure.Figure` (a seam for tests), ``plot_*`` writes it as a 300 dpi PNG and a
-PDF with embedded TrueType fonts, atomically. Figures are built on Figure objects directly (Agg
+table, the network definitions, the run label); the numbers drawn come from
+:mod:`sparse_pkg.reporting.figure_data`. ``*_figure`` builds the :class:`matplotlib.figure.Figure`
+(a seam for tests), ``plot_*`` writes it as a 300 dpi PNG and a PDF with embedded TrueType fonts,
+atomically. Figures are built on Figure objects directly (Agg
 rendering, no pyplot state; seaborn draws on the given ``ax``) and saved without creator,
 producer or date metadata, so the same inputs give the same bytes. Every figure carries the run
 label (the tables' source line) as a footer.
@@ -27,26 +28,28 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 from sparse_pkg.io.atomic import atomic_path
-from sparse_pkg.network_definitions import iter_definitions
-from sparse_pkg.reporting.tables import PROTOCOL_DESCRIPTIONS, Definitions, run_scores
-from sparse_pkg.theory import DENSE_LABEL
+from sparse_pkg.reporting.figure_data import (
+    figure2_caption,
+    figure2_series,
+    network_labels,
+    noise_rows,
+    population_std_band,
+    sample_stack,
+    seeds_text,
+)
+from sparse_pkg.reporting.paper_layout import FIGURE4_NETWORKS
+from sparse_pkg.reporting.tables import PROTOCOL_DESCRIPTIONS, Definitions
 
-FIGURE4_NETWORKS = ("denseCNN1", "denseCNN2", "sparseCNN1", "sparseCNN2")
-"""Networks of Figure 4B (docs/protocol.md §3.5)."""
-FIGURE4_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-"""Noise levels of the sample digits in Figure 4A."""
 NOISE_AXIS_LABELS = {
     "mnist": "Noise level (% of pixels replaced)",
     "gsc": "White-noise level a (%)",
 }
-FIGURE2_COLUMNS = ("n", "a", "label", "s", "theta", "probability", "frequency", "matches",
-                   "trials")
+GSC_NOISE_TITLE = "Speech Commands: test accuracy vs white noise"
 _PNG_METADATA = {"Software": None}
 _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
 _DPI = 300
 _STYLE = ["default", {"pdf.fonttype": 42, "ps.fonttype": 42}]
 """Matplotlib's defaults (a user's matplotlibrc cannot change the output), TrueType in PDF/PS."""
-_LEVEL_DECIMALS = 9
 _MARKERS = "osD^vP*X"
 _FOOTER_WIDTH = 110
 """Characters per footer line (7 pt on a 6.4 in wide figure)."""
@@ -108,40 +111,6 @@ def _protocol_text(protocol: str) -> str:
 # --- Figure 2 ----------------------------------------------------------------------------------
 
 
-def figure2_series(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
-    """What Figure 2 draws, per curve: ``(label, line, points)`` in legend order.
-
-    ``line`` holds n and the exact probability of every row of that label, sorted by n;
-    ``points`` holds n and the simulated frequency of the rows with at least one match (a zero
-    frequency has no place on the log axis). Curves with a fixed a come first, ordered by a;
-    the dense reference (label ``DENSE_LABEL``) comes last. ValueError on missing columns.
-    """
-    missing = [c for c in FIGURE2_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"Figure 2 table: missing column(s) {', '.join(missing)}")
-    labels = list(dict.fromkeys(table["label"]))
-    fixed = sorted((x for x in labels if x != DENSE_LABEL),
-                   key=lambda x: int(table.loc[table["label"] == x, "a"].min()))
-    out = []
-    for label in fixed + [x for x in labels if x == DENSE_LABEL]:
-        rows = table[table["label"] == label].sort_values("n", kind="stable")
-        line = rows[["n", "probability"]].reset_index(drop=True)
-        points = rows.loc[rows["matches"] > 0, ["n", "frequency"]].reset_index(drop=True)
-        out.append((label, line, points))
-    return out
-
-
-def figure2_caption(table: pd.DataFrame) -> str:
-    """Caption of Figure 2; says what the dense line a = n/2 gives (docs/protocol.md §6)."""
-    text = ("Lines: exact formula; points: simulated frequencies (n without a simulated match "
-            "omitted on the log axis).")
-    dense = table.loc[table["label"] == DENSE_LABEL, "probability"]
-    if len(dense):
-        text += (f"\nThe dense line a = n/2 follows the formula (≈{dense.mean():.2f}), unlike the "
-                 "≈0.005 of the original figure.")
-    return text
-
-
 @_default_style
 def figure2_figure(table: pd.DataFrame, *, label: str) -> Figure:
     """Figure 2: false-match probability vs vector length n, exact (lines) and simulated (points).
@@ -187,74 +156,6 @@ def plot_figure2(table: pd.DataFrame, png_path: PathLike, pdf_path: PathLike, *,
 # --- Noise curves ------------------------------------------------------------------------------
 
 
-def _labels(definitions: Definitions, dataset: str) -> dict[str, str]:
-    return {d.name: d.label for d in iter_definitions(definitions) if d.dataset == dataset}
-
-
-def noise_rows(
-    metrics: pd.DataFrame, dataset: str, networks: Sequence[str] | None, protocol: str
-) -> pd.DataFrame:
-    """The tidy rows a noise figure draws: one per (network, seed, noise level).
-
-    Only ``dataset`` and ``protocol`` rows are used; ``networks`` (None: every network present)
-    fixes the order, and networks without rows are left out. Columns: network, seed,
-    noise_level (%), accuracy (%), sorted by network order, level and seed. The runs are
-    validated as for the tables.
-    """
-    rows = metrics[(metrics["dataset"] == dataset) & (metrics["protocol"] == protocol)]
-    run_scores(rows)  # same consistency checks as the tables (one level set per data set, ...)
-    present = list(dict.fromkeys(rows["network"]))
-    order = [n for n in (present if networks is None else networks) if n in set(present)]
-    rows = rows[rows["network"].isin(order)]
-    tidy = pd.DataFrame({
-        "network": rows["network"].astype(str),
-        "seed": rows["seed"],
-        "noise_level": 100.0 * rows["noise_level"].astype(float).round(_LEVEL_DECIMALS),
-        "accuracy": 100.0 * rows["accuracy"].astype(float),
-    })
-    tidy["rank"] = tidy["network"].map({n: i for i, n in enumerate(order)})
-    tidy = tidy.sort_values(["rank", "noise_level", "seed"], kind="stable").drop(columns="rank")
-    return tidy.reset_index(drop=True)
-
-
-def population_std_band(values: Iterable[float]) -> tuple[float, float]:
-    """Mean ± 1 population std (numpy ``std``, ddof 0), as the tables compute std over seeds.
-
-    Given to seaborn as ``errorbar``: its own ``"sd"`` is pandas' sample std (ddof 1), which
-    would draw a wider band than the std the tables print.
-    """
-    array = np.asarray(values, dtype=float)
-    mean, std = float(array.mean()), float(np.std(array, ddof=0))
-    return mean - std, mean + std
-
-
-def noise_curve_table(
-    metrics: pd.DataFrame, dataset: str, networks: Sequence[str] | None, protocol: str
-) -> pd.DataFrame:
-    """Accuracy (%) per (network, noise level): mean and std (ddof 0) over seeds.
-
-    The numbers the noise figures draw, from :func:`noise_rows`. Columns: network,
-    noise_level (%), accuracy_mean, accuracy_std, seeds; network order as in ``noise_rows``.
-    """
-    rows = noise_rows(metrics, dataset, networks, protocol)
-    curve = rows.groupby(["network", "noise_level"], sort=False).agg(
-        accuracy_mean=("accuracy", "mean"),
-        accuracy_std=("accuracy", lambda v: float(np.std(v.to_numpy(), ddof=0))),
-        seeds=("seed", "nunique"),
-    ).reset_index()
-    columns = ["network", "noise_level", "accuracy_mean", "accuracy_std", "seeds"]
-    return curve[columns].reset_index(drop=True)
-
-
-def seeds_text(rows: pd.DataFrame) -> str:
-    """'N seeds' (or 'N–M seeds' when networks differ) from the distinct seeds of each network."""
-    counts = sorted(set(rows.groupby("network")["seed"].nunique()))
-    if not counts:
-        return "0 seeds"
-    span = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
-    return f"{span} seed{'' if span == '1' else 's'}"
-
-
 def _draw_noise_curves(
     ax: Axes, metrics: pd.DataFrame, definitions: Definitions, dataset: str,
     networks: Sequence[str] | None, protocol: str,
@@ -274,7 +175,7 @@ def _draw_noise_curves(
         ax.text(0.5, 0.5, f"no {dataset} runs of these networks", transform=ax.transAxes,
                 ha="center", va="center")
         return
-    labels = _labels(definitions, dataset)
+    labels = network_labels(definitions, dataset)
     names = list(dict.fromkeys(rows["network"]))
     shown = [labels.get(n, n) for n in names]
     if len(set(shown)) < len(shown):  # two networks with one label: tell them apart by name
@@ -326,32 +227,6 @@ def plot_noise_curves(
 # --- Figure 4 ----------------------------------------------------------------------------------
 
 
-def _sample_stack(
-    sample_images: Mapping[float, np.ndarray] | np.ndarray, levels: Iterable[float]
-) -> tuple[list[float], np.ndarray]:
-    """The images to show, one per level, as an array (levels, H, W); ValueError on a mismatch."""
-    levels = [float(level) for level in levels]
-    if isinstance(sample_images, Mapping):
-        by_level = {round(float(k), _LEVEL_DECIMALS): v for k, v in sample_images.items()}
-        absent = [lv for lv in levels if round(lv, _LEVEL_DECIMALS) not in by_level]
-        if absent:
-            raise ValueError(f"Figure 4: no sample image for noise level(s) {absent}")
-        images = [np.asarray(by_level[round(lv, _LEVEL_DECIMALS)], dtype=float) for lv in levels]
-        shapes = {img.shape for img in images}
-        if len(shapes) != 1:
-            raise ValueError(f"Figure 4: sample images differ in shape: {sorted(shapes)}")
-        stack = np.stack(images)
-    else:
-        stack = np.asarray(sample_images, dtype=float)
-        if stack.ndim == 4 and stack.shape[1] == 1:  # (levels, 1, H, W)
-            stack = stack[:, 0]
-    if stack.ndim != 3 or stack.shape[0] != len(levels):
-        raise ValueError(
-            f"Figure 4: expected one 2-D image per level ({len(levels)}), got shape {stack.shape}"
-        )
-    return levels, stack
-
-
 @_default_style
 def figure4_figure(
     sample_images: Mapping[float, np.ndarray] | np.ndarray, levels: Iterable[float],
@@ -364,7 +239,7 @@ def figure4_figure(
     :data:`FIGURE4_NETWORKS` (those present in ``metrics``) as :func:`noise_curves_figure`
     does. The footer is the run ``label``.
     """
-    levels, stack = _sample_stack(sample_images, levels)
+    levels, stack = sample_stack(sample_images, levels)
     fig = Figure(figsize=(7.2, 6.6), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=(1, 2.6))
     image_axes = top.subplots(1, len(levels), squeeze=False)[0]

@@ -9,11 +9,12 @@ trained; the markdown version marks them and says why in footnotes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import pandas as pd
 
-from sparse_pkg.network_definitions import NetworkDefinition, iter_definitions
+from sparse_pkg.network_definitions import NetworkDefinition
+from sparse_pkg.reporting.markdown import table_row
 
 COLUMNS = (
     "Dataset", "Network", "L1 filters", "L1 sparsity", "L2 filters", "L2 sparsity",
@@ -31,7 +32,7 @@ PUBLISHED_CELLS: dict[tuple[str, str, str], str | int] = {
     ("mnist", "denseCNN2SP3", "L2 filters"): 64,
 }
 
-Definitions = Mapping[str, Mapping[str, NetworkDefinition]] | Iterable[NetworkDefinition]
+Definitions = Iterable[NetworkDefinition]
 
 
 def format_percent(fraction: float) -> str:
@@ -66,16 +67,12 @@ def _row(d: NetworkDefinition) -> dict[str, object]:
 def parameters_table(definitions: Definitions) -> pd.DataFrame:
     """One row per network (in the given order) with the columns of the paper's Table 3.
 
-    ``definitions`` is the loader's ``{dataset: {name: NetworkDefinition}}`` or an iterable of
-    definitions. Filter counts and N are integers; sparsities are strings such as ``"8.7 %"``;
+    ``definitions``: the networks file's definitions (sparse_pkg.networks_file) or any iterable
+    of them. Filter counts and N are integers; sparsities are strings such as ``"8.7 %"``;
     a missing second conv layer shows ``"–"`` in both of its cells.
     """
-    rows = [_row(d) for d in iter_definitions(definitions)]
+    rows = [_row(d) for d in definitions]
     return pd.DataFrame(rows, columns=list(COLUMNS))
-
-
-def _escape(cell: object) -> str:
-    return str(cell).replace("|", "\\|")
 
 
 def parameters_table_markdown(
@@ -87,7 +84,7 @@ def parameters_table_markdown(
     printed with 64 L2 filters) get a marker and a footnote; a last note says that every cell is
     computed from ``source``.
     """
-    defs = iter_definitions(definitions)
+    defs = list(definitions)
     table = parameters_table(defs)
     notes: list[str] = []
     markers: dict[tuple[int, str], str] = {}
@@ -107,16 +104,16 @@ def parameters_table_markdown(
         "layers L1 and L2, units N and sparsity of the hidden layer L3, and the fraction of L3 "
         "weights that are non-zero (100.0 % = dense).",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
+        table_row(COLUMNS),
         "|" + "|".join("---" if c in ("Dataset", "Network") else "---:" for c in COLUMNS) + "|",
     ]
     for row_index, row in table.iterrows():
         cells = []
         for column in COLUMNS:
-            text = _escape(row[column])
+            text = str(row[column])
             marker = markers.get((row_index, column))
             cells.append(f"{text} {marker}" if marker else text)
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(table_row(cells))
     lines.append("")
     lines.extend(f"[{chr(ord('a') + i)}] {note}  " for i, note in enumerate(notes))
     lines.append(

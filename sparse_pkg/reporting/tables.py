@@ -10,13 +10,16 @@ selection protocols are summarised and every table says which one a section show
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sparse_pkg.errors import InputError
-from sparse_pkg.network_definitions import NetworkDefinition, iter_definitions
+from sparse_pkg.network_definitions import NetworkDefinition
+from sparse_pkg.reporting.markdown import table_row
+from sparse_pkg.reporting.paper_layout import LEVEL_DECIMALS, results_table_title
 
 RUN_KEYS = ("dataset", "network", "seed", "protocol")
 """Columns that identify one run (one trained model scored at every noise level)."""
@@ -39,9 +42,8 @@ PAPER_MAX_NOISE_SCORE = {"mnist": 11 * 10_000, "gsc": 11 * 2_552}
 """The paper's maximum noise score: 11 levels x its test-set size (docs/protocol.md §3.4, §4.6).
 The published noise scores are shown as a percentage of it, beside ours as a percentage of this
 run's maximum, so a run with a smaller test set (the demo) can be set beside the paper."""
-_LEVEL_DECIMALS = 9  # noise levels are compared after rounding, so 0.1 + 0.2 matches 0.3
 
-Definitions = Mapping[str, Mapping[str, NetworkDefinition]] | Iterable[NetworkDefinition]
+Definitions = Iterable[NetworkDefinition]
 
 
 class MetricsError(InputError, ValueError):
@@ -63,6 +65,17 @@ def _most_common(values: pd.Series) -> object:
     return counts.index[int(np.argmax(counts.to_numpy()))]
 
 
+def _require_agreement(values: pd.Series, dataset: str, odd: Callable[[Any], str],
+                       common: Callable[[Any], str], remedy: str) -> None:
+    """MetricsError naming the first run of ``dataset`` whose value differs from the most common
+    one; ``odd`` and ``common`` describe that run's value and the others' in the message."""
+    reference = _most_common(values)
+    for key, value in values.items():
+        if value != reference:
+            raise MetricsError(f"metrics table: run {_run_name(key)} {odd(value)} but the other "
+                               f"{dataset} runs {common(reference)}; {remedy}")
+
+
 def run_scores(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per run: its clean test accuracy (%) and noise score, after validating the table.
 
@@ -81,7 +94,7 @@ def run_scores(metrics: pd.DataFrame) -> pd.DataFrame:
         )
     keys = list(RUN_KEYS)
     frame = metrics.loc[:, list(REQUIRED_COLUMNS)].copy()
-    frame["level"] = frame["noise_level"].astype(float).round(_LEVEL_DECIMALS)
+    frame["level"] = frame["noise_level"].astype(float).round(LEVEL_DECIMALS)
     duplicated = frame.duplicated([*keys, "level"])
     if duplicated.any():
         row = frame[duplicated].iloc[0]
@@ -98,27 +111,18 @@ def run_scores(metrics: pd.DataFrame) -> pd.DataFrame:
         max_noise_score=("total", "sum"),
     )
     for dataset, group in runs.groupby(level="dataset", sort=False):
-        reference = _most_common(group["levels"])
-        for key, levels in group["levels"].items():
-            if levels != reference:
-                raise MetricsError(
-                    f"metrics table: run {_run_name(key)} has noise levels {_levels_text(levels)}"
-                    f" but the other {dataset} runs have {_levels_text(reference)}; "
-                    "re-run its evaluation at every level"
-                )
-        if 0.0 not in reference:
+        _require_agreement(group["levels"], dataset,
+                           lambda v: f"has noise levels {_levels_text(v)}",
+                           lambda v: f"have {_levels_text(v)}",
+                           "re-run its evaluation at every level")
+        if 0.0 not in _most_common(group["levels"]):
             raise MetricsError(
                 f"metrics table: the {dataset} runs have no clean test level (noise_level 0.0); "
                 "evaluate every run on the clean test set"
             )
-        reference_max = _most_common(group["max_noise_score"])
-        for key, value in group["max_noise_score"].items():
-            if value != reference_max:
-                raise MetricsError(
-                    f"metrics table: run {_run_name(key)} was scored on {value:,} test samples "
-                    f"over all levels but the other {dataset} runs on {reference_max:,}; "
-                    "evaluate every run on the same test sets"
-                )
+        _require_agreement(group["max_noise_score"], dataset,
+                           lambda v: f"was scored on {v:,} test samples over all levels",
+                           lambda v: f"on {v:,}", "evaluate every run on the same test sets")
     varying = runs[runs["epochs"] > 1]
     if len(varying):
         raise MetricsError(
@@ -175,9 +179,12 @@ def format_noise_score(mean: float, std: float) -> str:
     return f"{mean:,.0f} ± {std:,.0f}"
 
 
-def _protocol_order(protocols: Iterable[str]) -> list[str]:
-    known = [p for p in PROTOCOL_DESCRIPTIONS if p in set(protocols)]
-    return known + sorted(set(protocols) - set(known))
+def protocol_order(protocols: Iterable[str]) -> list[str]:
+    """The protocols present, known ones first in :data:`PROTOCOL_DESCRIPTIONS` order, then any
+    other sorted; every known protocol when none is present (an empty table still shows them)."""
+    protocols = set(protocols)
+    known = [p for p in PROTOCOL_DESCRIPTIONS if p in protocols]
+    return known + sorted(protocols - set(known)) or list(PROTOCOL_DESCRIPTIONS)
 
 
 def format_difference(value: float) -> str:
@@ -213,17 +220,13 @@ def _published_note(dataset: str, levels: list[float]) -> str:
     return note
 
 
-def _escape(cell: object) -> str:
-    return str(cell).replace("|", "\\|")
-
-
 def results_table_markdown(
     metrics: pd.DataFrame,
     definitions: Definitions,
     dataset: str,
     *,
-    title: str,
     source_line: str,
+    title: str | None = None,
     show_published: bool = True,
 ) -> str:
     """Table 1 (MNIST) or Table 2 (GSC) as markdown, one section per selection protocol.
@@ -231,29 +234,28 @@ def results_table_markdown(
     Rows follow the order of ``definitions`` (networks.yaml) and show each network's label,
     "Test score" (clean accuracy %, "99.14 ± 0.03") and "Noise score" ("74,569 ± 3,200"), mean ±
     std over seeds. A defined network without runs is listed as "not run"; a network that has
-    runs but no definition is listed last under its name. The header gives ``title``,
-    ``source_line`` (where the data came from, seeds, epochs) and the noise-score scale. With
-    ``show_published`` (the default), each metric is followed by the paper's published number
-    ("Paper") and ours minus the paper's ("Δ"); the noise score is then also given as a
-    percentage of its maximum (levels x test size), the paper's as a percentage of 110,000
-    (MNIST) or 28,072 (GSC), so runs with smaller test sets compare on the same scale.
+    runs but no definition is listed last under its name. The header gives ``title`` (default:
+    :func:`results_table_title`), ``source_line`` (where the data came from, seeds, epochs) and
+    the noise-score scale. With ``show_published`` (the default), each metric is followed by the
+    paper's published number ("Paper") and ours minus the paper's ("Δ"); the noise score is then
+    also given as a percentage of its maximum (levels x test size), the paper's as a percentage
+    of 110,000 (MNIST) or 28,072 (GSC), so runs with smaller test sets compare on the same scale.
     """
     subset = metrics[metrics["dataset"] == dataset] if "dataset" in metrics.columns else metrics
     summary = summarize(subset)
-    defs = [d for d in iter_definitions(definitions) if d.dataset == dataset]
+    defs = [d for d in definitions if d.dataset == dataset]
     by_name = {d.name: d for d in defs}
     names = [d.name for d in defs]
     names += [n for n in dict.fromkeys(summary["network"]) if n not in by_name]
-    protocols = _protocol_order(summary["protocol"]) if len(summary) else list(
-        PROTOCOL_DESCRIPTIONS)
+    protocols = protocol_order(summary["protocol"])
 
     summary["noise_percent_mean"] = 100.0 * summary["noise_score_mean"] / summary["max_noise_score"]
     summary["noise_percent_std"] = 100.0 * summary["noise_score_std"] / summary["max_noise_score"]
     levels: list[float] = []
-    lines = [f"**{title}**", "", f"{source_line}  "]
+    lines = [f"**{title or results_table_title(dataset)}**", "", f"{source_line}  "]
     if len(summary):
         runs = run_scores(subset)
-        levels = sorted(subset["noise_level"].astype(float).round(_LEVEL_DECIMALS).unique())
+        levels = sorted(subset["noise_level"].astype(float).round(LEVEL_DECIMALS).unique())
         count, test_size = int(runs["noise_levels"].iloc[0]), int(runs["test_size"].iloc[0])
         lines.append(
             f"Noise score = correct test classifications summed over {count} noise levels "
@@ -277,7 +279,7 @@ def results_table_markdown(
         description = PROTOCOL_DESCRIPTIONS.get(protocol, "as recorded in the metrics table")
         rows = summary[summary["protocol"] == protocol].set_index("network")
         lines += ["", f"### Protocol `{protocol}`: {description}", "",
-                  "| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+                  table_row(header), "|" + "|".join(align) + "|"]
         for name in names:
             d = by_name.get(name)
             r = rows.loc[name] if name in rows.index else None
@@ -292,7 +294,7 @@ def results_table_markdown(
                 paper = _published_cells(d, dataset, r)
                 cells = [cells[0], ours[0], paper[0], paper[1], ours[1], ours[2], paper[2],
                          paper[3]]
-            lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
+            lines.append(table_row(cells))
         seeds = rows["seeds"]
         if len(seeds) and seeds.nunique() > 1:
             counts = ", ".join(

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from sparse_pkg.errors import InputError
+from sparse_pkg.io.inputs import read_input
 from sparse_pkg.io.tensors import save_torch
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import SparseCNN, build_network
@@ -44,15 +44,13 @@ def load_checkpoint(
     path: str | os.PathLike, device: str | torch.device = "cpu"
 ) -> tuple[SparseCNN, dict[str, Any]]:
     """Rebuild the network of a checkpoint in eval mode; returns (model, info without weights)."""
-    try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-        definition = NetworkDefinition.from_dict(payload["definition"])
-    except FileNotFoundError:
-        raise InputError(f"{path}: checkpoint not found; run the train step first") from None
-    except Exception as exc:
-        raise InputError(
-            f"{path}: not a readable checkpoint ({type(exc).__name__}); delete it and retrain"
-        ) from None
+
+    def read(file: str | os.PathLike) -> tuple[dict[str, Any], NetworkDefinition]:
+        payload = torch.load(file, map_location=device, weights_only=True)
+        return payload, NetworkDefinition.from_dict(payload["definition"])
+
+    payload, definition = read_input(path, read, what="checkpoint", fix="delete it and retrain",
+                                     fix_missing="run the train step first")
     channels_last = bool(payload.get("meta", {}).get("channels_last", False))  # as trained
     model = build_network(definition, channels_last=channels_last).to(device)
     model.load_state_dict(payload["state_dict"])

@@ -24,13 +24,14 @@ import torch.nn.functional as F
 
 from sparse_pkg.determinism import make_generator
 from sparse_pkg.evaluation import count_correct
-from sparse_pkg.io.atomic import atomic_path
+from sparse_pkg.io.atomic import write_parquet
 from sparse_pkg.io.lock import exclusive_lock
 from sparse_pkg.io.tensors import TensorSet, save_torch
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import build_network
 from sparse_pkg.progress import Progress
 from sparse_pkg.training.checkpoints import save_checkpoint
+from sparse_pkg.training.memory import keep_freed_memory
 from sparse_pkg.training.sampling import epoch_indices
 from sparse_pkg.training.schedule import batch_size_for_epoch, lr_for_epoch
 from sparse_pkg.training.selection import PROTOCOLS, select_epoch
@@ -91,7 +92,7 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torc
     return loss.detach(), output.detach()
 
 
-def _train_one_epoch(
+def train_one_epoch(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     features: torch.Tensor,
@@ -100,7 +101,8 @@ def _train_one_epoch(
     batch_size: int,
     progress: Callable[[int], None] | None,
 ) -> tuple[float, float]:
-    """One pass over ``order`` in batches; returns (mean train loss, train accuracy)."""
+    """One pass over ``order`` in batches of `train_step`; returns (mean train loss, train
+    accuracy). The epoch loop of `train` and benchmarks/paper_cost.py both run exactly this."""
     model.train()
     order = order.to(features.device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=features.device)
@@ -201,6 +203,7 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
            log: Callable[[str], None] | None, show_progress: bool,
            channels_last: bool = False) -> pd.DataFrame:
     """The body of :func:`train`, run while holding the run folder's lock."""
+    keep_freed_memory()  # no page faults on every step's fresh activations (see its module)
     resume_path = out / RESUME_FILE
     epochs = definition.epochs if max_epochs is None else min(definition.epochs, max_epochs)
     meta = dict(meta or {})
@@ -251,7 +254,7 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
         bar = _progress_bar(show_progress, len(order), f"epoch {epoch + 1}/{epochs}")
         started = time.perf_counter()
         with bar:
-            train_loss, train_acc = _train_one_epoch(
+            train_loss, train_acc = train_one_epoch(
                 model, optimizer, data.epoch_features(epoch), data.train_labels, order,
                 batch_size, _epoch_progress(show_progress, bar, log, len(order),
                                             f"{what} epoch {epoch + 1}/{epochs}"),
@@ -300,15 +303,10 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
     import pandas as pd
 
     frame = pd.DataFrame(history)
-    _write_parquet(frame, out / "history.parquet")
-    _write_parquet(pd.DataFrame(timing), out / "timing.parquet")
+    write_parquet(frame, out / "history.parquet")
+    write_parquet(pd.DataFrame(timing), out / "timing.parquet")
     resume_path.unlink(missing_ok=True)
     return frame
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
 
 
 def _epoch_progress(show_progress: bool, bar: Any, log: Callable[[str], None] | None,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from sparse_pkg.determinism import derive_seed
+from sparse_pkg.determinism import make_generator
+
+# The training subset of a capped run is the same for every run seed: its seed is fixed.
+SUBSET_SEED = 0
 
 
 def class_balanced_weights(labels: torch.Tensor) -> torch.Tensor:
@@ -33,12 +36,14 @@ def epoch_indices(
 def subset_indices(n_total: int, n_keep: int | None) -> torch.Tensor:
     """Sorted indices of a fixed random subset of ``n_keep`` samples (all when None or larger).
 
-    The subset depends only on the sizes, not on the run's seed, so every network and seed of a
-    capped run trains on the same samples.
+    The first ``n_keep`` of one permutation from ``make_generator(SUBSET_SEED, "train-subset",
+    n_total)``: the subset depends only on the sizes, not on the run's seed, so every network and
+    seed of a capped run trains on the same samples, and a larger cap keeps every sample of a
+    smaller one.
     """
     if n_keep is None or n_keep >= n_total:
         return torch.arange(n_total)
     if n_keep <= 0:
         raise ValueError(f"training-set cap must be positive (got {n_keep})")
-    generator = torch.Generator().manual_seed(derive_seed("train-subset", n_total, n_keep))
+    generator = make_generator(SUBSET_SEED, "train-subset", n_total)
     return torch.randperm(n_total, generator=generator)[:n_keep].sort().values

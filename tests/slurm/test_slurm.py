@@ -28,8 +28,8 @@ USER_PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
 CLUSTER = os.environ.get("SPARSE_SLURM_CLUSTER")
 GPU_RULES = {"train", "evaluate", "evaluate_run", "evaluate_background"}
 # The local rules (workflow/Snakefile): run by the submitting Snakemake, never through sbatch
-LOCAL_RULES = {"mnist_download", "gsc_download", "verify_data", "aggregate", "table", "table3",
-               "claims", "figure2", "figure4", "gsc_noise_figure", "all"}
+LOCAL_RULES = {"mnist_download", "gsc_download", "verify_data", "aggregate_run", "aggregate",
+               "table", "table3", "claims", "figure2", "figure4", "gsc_noise_figure", "all"}
 GROUP = "group_evaluate_evaluate"  # the plugin's log folder of a grouped evaluation submission
 COMPARED = ["metrics.parquet", "history.parquet", "table1.md", "table3.md", "fig2.csv"]
 

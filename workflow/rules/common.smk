@@ -8,20 +8,24 @@ from pathlib import Path
 # sparse_pkg is importable from this checkout (the Snakefile puts it on sys.path); `refuse`
 # (imported there) stops with one line naming the config key or file at fault.
 from sparse_pkg.config_check import resolve_networks_file
+from sparse_pkg.datasets import sources
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.archive import archive_header_problem
 from sparse_pkg.io.sidecar import sidecar_path
-from sparse_pkg.network_definitions import load_network_definitions
+from sparse_pkg.networks_file import load_networks
 from sparse_pkg.noise import level_name
+from sparse_pkg.reporting.paper_layout import TABLE_NUMBERS, figure4_levels
+from sparse_pkg.reporting.run_label import source_line as run_source_line
 
-DATA = config.get("data_dir", "data")
-RESULTS = config.get("results_dir", "results")
+# The Snakefile's validate() has filled in every default of the schema: no fallbacks here.
+DATA = config["data_dir"]
+RESULTS = config["results_dir"]
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
-COMPUTE = config.get("compute", {})
-EVALUATE_PER = COMPUTE.get("evaluate_per", "level")
-PROTOCOLS = config.get("protocols", ["paper", "final"])
-SEEDS = [config.get("seed_base", 42) + i for i in range(config["seeds"])]
+COMPUTE = config["compute"]
+EVALUATE_PER = COMPUTE["evaluate_per"]
+PROTOCOLS = config["protocols"]
+SEEDS = [config["seed_base"] + i for i in range(config["seeds"])]
 REPO = Path(workflow.basedir).parent
 ENV = "../../envs/sparse.yaml"
 
@@ -62,9 +66,11 @@ if len(set(LEVELS)) != len(LEVELS):
 
 # A relative networks_file is read from the working folder when it exists there, else from this
 # repository (so the default works with --directory elsewhere); every rule reads the result.
-config["networks_file"] = resolve_networks_file(config.get("networks_file"), REPO)
+# The loader checks it against sparse_pkg/schemas/networks.schema.yaml (package data, so scripts
+# and an installed package find it too) and stops with one line, as for config.yaml.
+config["networks_file"] = resolve_networks_file(config["networks_file"], REPO)
 try:
-    DEFINITIONS = load_network_definitions(config["networks_file"])
+    DEFINITIONS = load_networks(config["networks_file"])
 except InputError as exc:
     refuse(str(exc))
 
@@ -74,15 +80,15 @@ def networks_of(dataset):
     section = config[dataset]
     if not section["enabled"]:
         return []
-    known = DEFINITIONS.get(dataset, {})
-    chosen = section.get("networks", "all")
+    known = [d.name for d in DEFINITIONS.of(dataset)]
+    chosen = section["networks"]
     if chosen == "all":
-        return list(known)
+        return known
     unknown = [n for n in chosen if n not in known]
     if unknown:
         refuse(
             f"config key {dataset}.networks: unknown network(s) {', '.join(unknown)} "
-            f"(defined in {config.get('networks_file', 'config/networks.yaml')}: "
+            f"(defined in {config['networks_file']}: "
             f"{', '.join(known)})"
         )
     return list(chosen)
@@ -93,7 +99,8 @@ DATASETS = [d for d in ("mnist", "gsc") if networks_of(d)]
 
 def definition_json(wildcards):
     """The network's definition as a param: editing one network reruns only its jobs."""
-    return json.dumps(DEFINITIONS[wildcards.dataset][wildcards.network].to_dict(), sort_keys=True)
+    definition = DEFINITIONS.get(wildcards.dataset, wildcards.network)
+    return json.dumps(definition.to_dict(), sort_keys=True)
 
 
 def run_dir(dataset, network, seed):
@@ -112,30 +119,62 @@ def gpu_resources():
     1000 // compute.jobs_per_gpu per GPU, so that `--resources gpu_milli=1000` lets exactly
     jobs_per_gpu jobs share one GPU (the schema caps jobs_per_gpu where that stays exact).
     """
-    gpus = int(COMPUTE.get("gpus_per_job", 0))
+    gpus = COMPUTE["gpus_per_job"]
     if gpus <= 0:
         return {}
-    share = GPU_MILLI // int(COMPUTE.get("jobs_per_gpu", 1))
+    share = GPU_MILLI // COMPUTE["jobs_per_gpu"]
     return {"gpu": gpus, "gpu_milli": gpus * share}
 
 
-def eval_outputs(dataset):
-    return [
-        f"{run_dir(dataset, n, s)}/eval/level_{lv}.parquet"
-        for n in networks_of(dataset)
-        for s in SEEDS
-        for lv in LEVELS
-    ]
-
-
-def history_outputs(dataset):
-    return [f"{run_dir(dataset, n, s)}/history.parquet" for n in networks_of(dataset) for s in SEEDS]
+def run_outputs(dataset, name):
+    """The file ``name`` of every run of a data set (history.parquet, timing.parquet)."""
+    return [f"{run_dir(dataset, n, s)}/{name}" for n in networks_of(dataset) for s in SEEDS]
 
 
 def background_outputs():
-    if "gsc" not in DATASETS or not config["gsc"].get("background_noise", True):
+    if "gsc" not in DATASETS or not config["gsc"]["background_noise"]:
         return []
-    return [f"{run_dir('gsc', n, s)}/eval/background.parquet" for n in networks_of("gsc") for s in SEEDS]
+    return run_outputs("gsc", "eval/background.parquet")
+
+
+# Stacking the result tables (rules aggregate_run, aggregate): scripts.aggregate's input options.
+KINDS = ("eval", "history", "timing", "background")
+
+
+def tables_in(folder):
+    """The four stacked tables in ``folder``, by kind (the outputs of both stages)."""
+    names = {"metrics": "metrics", "history": "history", "timing": "timing",
+             "background": "background_noise"}
+    return {kind: f"{folder}/{name}.parquet" for kind, name in names.items()}
+
+
+def run_tables(dataset, network, seed):
+    """A run's own stacked tables, in its folder (rule aggregate_run)."""
+    return tables_in(f"{run_dir(dataset, network, seed)}/tables")
+
+
+def files_by_kind(wildcards, input):
+    """Each input file under the option of its kind: --eval A --eval B --history C ..."""
+    return " ".join(f"--{kind} {path}" for kind in KINDS for path in input[kind])
+
+
+def run_files(wildcards):
+    """One run's files by kind: its level files (rows of every protocol), history, timing and
+    background-noise scores (where the run has them)."""
+    run = run_dir(wildcards.dataset, wildcards.network, wildcards.seed)
+    background = f"{run}/eval/background.parquet"
+    return {
+        "eval": [f"{run}/eval/level_{lv}.parquet" for lv in LEVELS],
+        "history": [f"{run}/history.parquet"],
+        "timing": [f"{run}/timing.parquet"],
+        "background": [background] if background in background_outputs() else [],
+    }
+
+
+def every_run_table(kind):
+    """Each run's stacked table of ``kind`` (background: of the runs scored on it)."""
+    datasets = DATASETS if kind != "background" else ["gsc"] if background_outputs() else []
+    return [run_tables(d, n, s)[kind] for d in datasets for n in networks_of(d) for s in SEEDS]
 
 
 def final_targets():
@@ -149,9 +188,11 @@ def final_targets():
         f"{RESULTS}/claims.md",
     ]
     if "mnist" in DATASETS:
-        targets += [f"{RESULTS}/table1.md", f"{RESULTS}/fig4.png", f"{RESULTS}/fig4.pdf"]
+        targets += [f"{RESULTS}/table{TABLE_NUMBERS['mnist']}.md", f"{RESULTS}/fig4.png",
+                    f"{RESULTS}/fig4.pdf"]
     if "gsc" in DATASETS:
-        targets += [f"{RESULTS}/table2.md", f"{RESULTS}/gsc_noise.png", f"{RESULTS}/gsc_noise.pdf"]
+        targets += [f"{RESULTS}/table{TABLE_NUMBERS['gsc']}.md", f"{RESULTS}/gsc_noise.png",
+                    f"{RESULTS}/gsc_noise.pdf"]
     return targets + prepared_sets()
 
 
@@ -163,7 +204,7 @@ def mnist_idx_dir():
     if MNIST["source"] == "download":
         return f"{DATA}/mnist/raw"
     if MNIST["source"] == "directory":
-        if not MNIST.get("directory"):
+        if not MNIST["directory"]:
             refuse("config key mnist.directory: required with mnist.source: directory")
         return MNIST["directory"]
     return None
@@ -174,12 +215,12 @@ def gsc_archive():
         return rules.gsc_synthetic_archive.output[0]
     if GSC["source"] == "download":
         return rules.gsc_download.output[0]
-    if not GSC.get("archive"):
+    if not GSC["archive"]:
         refuse("config key gsc.archive: required with gsc.source: archive")
     # A wrong file (a typo, a web page saved as .tar.gz) is refused before any job starts.
     if "gsc" in DATASETS and (problem := archive_header_problem(GSC["archive"])):
         refuse(f"config key gsc.archive: {GSC['archive']}: {problem}; point it at "
-               "speech_commands_v0.01.tar.gz")
+               f"{sources.GSC_ARCHIVE}")
     return GSC["archive"]
 
 
@@ -218,14 +259,14 @@ def train_options(wildcards):
     options = []
     if wildcards.dataset == "gsc":
         options += [f"--validation {DATA}/gsc/validation.pt",
-                    f"--sampling {section.get('sampling', 'balanced')}"]
-    if section.get("max_epochs"):
+                    f"--sampling {section['sampling']}"]
+    if section["max_epochs"]:
         options.append(f"--max-epochs {section['max_epochs']}")
-    if section.get("max_train_samples"):
+    if section["max_train_samples"]:
         options.append(f"--max-train-samples {section['max_train_samples']}")
-    if COMPUTE.get("on_missing_gpu") == "error":
+    if COMPUTE["on_missing_gpu"] == "error":
         options.append("--gpu-required")
-    if COMPUTE.get("channels_last"):  # only when on: default params, and results, unchanged
+    if COMPUTE["channels_last"]:  # only when on: default params, and results, unchanged
         options.append("--channels-last")
     return " ".join(options)
 
@@ -236,24 +277,12 @@ def checkpoints_of(wildcards):
 
 
 FIGURE_PROTOCOL = "paper" if "paper" in PROTOCOLS else PROTOCOLS[0]
-FIG4_LEVELS = [lv for lv in LEVELS if lv in {"0", "0.1", "0.2", "0.3", "0.4", "0.5"}]
+# The noisy sets whose first digit Figure 4A shows (the paper's choice, not a setting).
+FIG4_LEVELS = [level_key(x) for x in figure4_levels(config["noise_levels"])]
 
 
 def source_line(dataset):
-    """Header line of a results table: data source, seeds, epochs, label."""
+    """Header line of a results table and footer of a figure (sparse_pkg.reporting.run_label)."""
     section = config[dataset]
-    if dataset == "mnist":
-        source = {"embedded": "embedded real MNIST: 5,000 training digits; "
-                              "official 10,000-digit test set",
-                  "download": "full MNIST (downloaded)",
-                  "directory": "full MNIST (local IDX files)"}[section["source"]]
-    else:
-        source = {"synthetic": "synthetic Speech Commands (demo generator, not real speech)",
-                  "download": "Speech Commands v0.01 (downloaded)",
-                  "archive": "Speech Commands v0.01 (local archive)"}[section["source"]]
-    epochs = (f"epochs capped at {section['max_epochs']}" if section.get("max_epochs")
-              else "paper epochs")
-    cap = (f", training set capped at {section['max_train_samples']}"
-           if section.get("max_train_samples") else "")
-    seeds = f"seeds {SEEDS[0]}–{SEEDS[-1]}" if len(SEEDS) > 1 else f"seed {SEEDS[0]}"
-    return f"{config['run_label']} run · data: {source} · {seeds} · {epochs}{cap}"
+    return run_source_line(config["run_label"], dataset, section["source"], SEEDS,
+                           section["max_epochs"], section["max_train_samples"])

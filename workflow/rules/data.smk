@@ -1,19 +1,20 @@
 # Data: MNIST and Speech Commands from their source to tensor sets and noisy test sets.
 
+# File names, checksums and official locations are facts of the data (sparse_pkg/datasets/
+# sources.py); the config may name other mirrors (null: the official ones).
 rule mnist_download:
     output:
-        expand(f"{DATA}/mnist/raw/{{name}}", name=list(MNIST.get("md5", {}))),
+        expand(f"{DATA}/mnist/raw/{{name}}", name=list(sources.MNIST_MD5)),
     log:
         f"{LOGS}/mnist_download.log",
     params:
-        mirrors=" ".join(f"--mirror {m}" for m in MNIST.get("mirrors", [])),
-        md5s=" ".join(f"--md5 {k}={v}" for k, v in MNIST.get("md5", {}).items()),
+        mirrors=" ".join(f"--mirror {m}" for m in MNIST["mirrors"] or sources.MNIST_MIRRORS),
         out_dir=lambda w, output: str(Path(output[0]).parent),
     conda:
         ENV
     shell:
-        "python -P -m scripts.download mnist {params.mirrors} {params.md5s} "
-        "--out-dir {params.out_dir} 2> {log}"
+        "python -P -m scripts.download mnist {params.mirrors} --out-dir {params.out_dir} "
+        "2> {log}"
 
 
 rule mnist_prepare:
@@ -52,7 +53,7 @@ rule mnist_noise:
     log:
         f"{LOGS}/mnist_noise/level_{{level}}.log",
     params:
-        noise_seed=MNIST.get("noise_seed", 1234),
+        noise_seed=MNIST["noise_seed"],
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
@@ -73,9 +74,9 @@ rule gsc_synthetic_archive:
     benchmark:
         f"{BENCH}/gsc_synthetic_archive.tsv"
     params:
-        speakers=GSC.get("synthetic", {}).get("speakers", 60),
-        utterances=GSC.get("synthetic", {}).get("utterances_per_word", 120),
-        seed=GSC.get("synthetic", {}).get("seed", 7),
+        speakers=GSC["synthetic"]["speakers"],
+        utterances=GSC["synthetic"]["utterances_per_word"],
+        seed=GSC["synthetic"]["seed"],
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,  # minutes
@@ -88,12 +89,12 @@ rule gsc_synthetic_archive:
 
 rule gsc_download:
     output:
-        f"{DATA}/gsc/speech_commands_v0.01.tar.gz",
+        f"{DATA}/gsc/{sources.GSC_ARCHIVE}",
     log:
         f"{LOGS}/gsc_download.log",
     params:
-        url=GSC.get("url", ""),
-        sha256=GSC.get("sha256", ""),
+        url=GSC["url"] or sources.GSC_URL,
+        sha256=sources.GSC_SHA256,
     conda:
         ENV
     shell:
@@ -118,10 +119,9 @@ rule gsc_extract:
     benchmark:
         f"{BENCH}/gsc_extract.tsv"
     params:
-        verify=(f"--sha256 {GSC['sha256']}"
-                if GSC["source"] == "archive" and GSC.get("sha256") else ""),
+        verify=f"--sha256 {sources.GSC_SHA256}" if GSC["source"] == "archive" else "",
         key="--config-key gsc.archive" if GSC["source"] == "archive" else "",
-        skip="--skip-bad" if GSC.get("skip_bad_wavs") else "",
+        skip="--skip-bad" if GSC["skip_bad_wavs"] else "",
         store=f"{DATA}/gsc/extracted",
     resources:
         mem_mb=lambda wc, attempt: 8000 * attempt,
@@ -147,8 +147,8 @@ rule gsc_eval_features:
     benchmark:
         f"{BENCH}/gsc_eval_features.tsv"
     params:
-        device=COMPUTE.get("device", "auto"),
-    threads: COMPUTE.get("prepare_threads", 2)
+        device=COMPUTE["device"],
+    threads: COMPUTE["prepare_threads"]
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,  # minutes
@@ -174,9 +174,9 @@ rule gsc_noise:
     benchmark:
         f"{BENCH}/gsc_noise/level_{{level}}.tsv"
     params:
-        seed=GSC.get("noise_seed", 4321),
-        device=COMPUTE.get("device", "auto"),
-    threads: COMPUTE.get("prepare_threads", 2)
+        seed=GSC["noise_seed"],
+        device=COMPUTE["device"],
+    threads: COMPUTE["prepare_threads"]
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,  # minutes
@@ -198,9 +198,9 @@ rule gsc_background:
     log:
         f"{LOGS}/gsc_background.log",
     params:
-        seed=GSC.get("noise_seed", 4321),
-        device=COMPUTE.get("device", "auto"),
-    threads: COMPUTE.get("prepare_threads", 2)
+        seed=GSC["noise_seed"],
+        device=COMPUTE["device"],
+    threads: COMPUTE["prepare_threads"]
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,  # minutes
@@ -224,11 +224,11 @@ rule gsc_train_features:
     benchmark:
         f"{BENCH}/gsc_train_features.tsv"
     params:
-        silence=GSC.get("silence_fraction", 0.1),
-        copies=GSC.get("augmented_copies", 25),
-        seed=GSC.get("augment_seed", 5),
-        device=COMPUTE.get("device", "auto"),
-    threads: COMPUTE.get("prepare_threads", 2)
+        silence=GSC["silence_fraction"],
+        copies=GSC["augmented_copies"],
+        seed=GSC["augment_seed"],
+        device=COMPUTE["device"],
+    threads: COMPUTE["prepare_threads"]
     resources:
         mem_mb=lambda wc, attempt: 24000 * attempt,
         runtime=lambda wc, attempt: 240 * attempt,  # minutes

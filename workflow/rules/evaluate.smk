@@ -23,8 +23,8 @@ if EVALUATE_PER == "run":
             levels=" ".join(f"--noise-level {lv}" for lv in LEVELS),
             tests=lambda w, input: " ".join(f"--test {t}" for t in input.tests),
             outs=lambda w, output: " ".join(f"--out {o}" for o in output),
-            device=COMPUTE.get("device", "auto"),
-        threads: COMPUTE.get("eval_threads", 1)
+            device=COMPUTE["device"],
+        threads: COMPUTE["eval_threads"]
         resources:
             mem_mb=lambda wc, attempt: 4000 * attempt,
             runtime=lambda wc, attempt: 60 * attempt,  # minutes
@@ -48,8 +48,8 @@ else:
             f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/level_{{level}}.log",
         params:
             checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
-            device=COMPUTE.get("device", "auto"),
-        threads: COMPUTE.get("eval_threads", 1)
+            device=COMPUTE["device"],
+        threads: COMPUTE["eval_threads"]
         resources:
             mem_mb=lambda wc, attempt: 4000 * attempt,
             runtime=lambda wc, attempt: 10 * attempt,  # minutes
@@ -75,8 +75,8 @@ rule evaluate_background:
         f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/background.log",
     params:
         checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
-        device=COMPUTE.get("device", "auto"),
-    threads: COMPUTE.get("eval_threads", 1)
+        device=COMPUTE["device"],
+    threads: COMPUTE["eval_threads"]
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,  # minutes
@@ -90,22 +90,45 @@ rule evaluate_background:
         "--out {output} --threads {threads} --device {params.device} 2> {log}"
 
 
-rule aggregate:
+# The tables are stacked in two stages: each run's files into that run's tables, then those into
+# the results. A single command naming every file of the paper grid would outgrow the 128 KiB
+# Linux allows one command; each command here names one run's files, or four tables per run.
+# Every file a command reads is a declared input, passed under the option of its kind.
+STACK = (
+    "python -P -m scripts.aggregate {params.files} --metrics-out {output.metrics} "
+    "--history-out {output.history} --timing-out {output.timing} "
+    "--background-out {output.background} 2> {log}"
+)
+
+
+rule aggregate_run:
     input:
-        evals=[p for d in DATASETS for p in eval_outputs(d)],
-        histories=[p for d in DATASETS for p in history_outputs(d)],
-        background=background_outputs(),
+        unpack(run_files),
     output:
-        metrics=f"{RESULTS}/metrics.parquet",
-        history=f"{RESULTS}/history.parquet",
-        timing=f"{RESULTS}/timing.parquet",
-        background=f"{RESULTS}/background_noise.parquet",
+        **run_tables("{dataset}", "{network}", "{seed}"),
     log:
-        f"{LOGS}/aggregate.log",
+        f"{LOGS}/aggregate/{{dataset}}/{{network}}/seed_{{seed}}.log",
+    params:
+        files=files_by_kind,
     conda:
         ENV
     shell:
-        "python -P -m scripts.aggregate --metrics-out {output.metrics} "
-        "--history-out {output.history} --timing-out {output.timing} "
-        "--background-out {output.background} "
-        "{input.evals} {input.histories} {input.background} 2> {log}"
+        STACK
+
+
+rule aggregate:
+    input:
+        eval=every_run_table("metrics"),
+        history=every_run_table("history"),
+        timing=every_run_table("timing"),
+        background=every_run_table("background"),
+    output:
+        **tables_in(RESULTS),
+    log:
+        f"{LOGS}/aggregate.log",
+    params:
+        files=files_by_kind,
+    conda:
+        ENV
+    shell:
+        STACK

@@ -2,6 +2,8 @@
 
 import shlex
 
+from sparse_pkg.reporting.paper_layout import table_dataset
+
 rule table:
     input:
         metrics=rules.aggregate.output.metrics,
@@ -9,13 +11,13 @@ rule table:
         report(f"{RESULTS}/table{{number}}.md", caption="../report/tables.rst",
                category="Tables"),
     wildcard_constraints:
-        number="1|2",
+        number="|".join(str(n) for n in TABLE_NUMBERS.values()),
     log:
         f"{LOGS}/table{{number}}.log",
     params:
-        dataset=lambda w: {"1": "mnist", "2": "gsc"}[w.number],
-        source=lambda w: source_line({"1": "mnist", "2": "gsc"}[w.number]),
-        definitions=config.get("networks_file", "config/networks.yaml"),
+        dataset=lambda w: table_dataset(w.number),
+        source=lambda w: source_line(table_dataset(w.number)),
+        definitions=config["networks_file"],
     conda:
         ENV
     shell:
@@ -26,7 +28,7 @@ rule table:
 
 rule table3:
     input:
-        config.get("networks_file", "config/networks.yaml"),
+        config["networks_file"],
     output:
         report(f"{RESULTS}/table3.md", caption="../report/table3.rst", category="Tables"),
     log:
@@ -48,7 +50,7 @@ rule claims:
     log:
         f"{LOGS}/claims.log",
     params:
-        definitions=config.get("networks_file", "config/networks.yaml"),
+        definitions=config["networks_file"],
         sources=" ".join(f"--source-line {shlex.quote(source_line(d))}" for d in DATASETS),
     conda:
         ENV
@@ -66,8 +68,8 @@ rule figure2:
     log:
         f"{LOGS}/figure2.log",
     params:
-        trials=config.get("figure2", {}).get("trials", 200000),
-        seed=config.get("figure2", {}).get("seed", 0),
+        trials=config["figure2"]["trials"],
+        seed=config["figure2"]["seed"],
         label=f"{config['run_label']} run",
     conda:
         ENV
@@ -88,7 +90,7 @@ rule figure4:
         f"{LOGS}/figure4.log",
     params:
         samples=lambda w, input: " ".join(f"--sample {p}" for p in input.samples),
-        definitions=config.get("networks_file", "config/networks.yaml"),
+        definitions=config["networks_file"],
         protocol=FIGURE_PROTOCOL,
         label=source_line("mnist"),
     conda:
@@ -109,7 +111,7 @@ rule gsc_noise_figure:
     log:
         f"{LOGS}/gsc_noise_figure.log",
     params:
-        definitions=config.get("networks_file", "config/networks.yaml"),
+        definitions=config["networks_file"],
         protocol=FIGURE_PROTOCOL,
         label=source_line("gsc"),
     conda:

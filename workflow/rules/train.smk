@@ -15,11 +15,11 @@ rule train:
         f"{BENCH}/train/{{dataset}}/{{network}}/seed_{{seed}}.tsv"
     params:
         definition=definition_json,  # editing one network reruns only that network's jobs
-        definitions=config.get("networks_file", "config/networks.yaml"),
+        definitions=config["networks_file"],
         options=train_options,
         out_dir=lambda w, output: str(Path(output.history).parent),
-        device=COMPUTE.get("device", "auto"),
-    threads: COMPUTE.get("train_threads", 1)
+        device=COMPUTE["device"],
+    threads: COMPUTE["train_threads"]
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 720 * attempt,  # minutes

@@ -6,7 +6,8 @@ clips (16-bit PCM, 16 kHz, mono; 8-hex-digit speaker ids) for the ten digit word
 ``testing_list.txt`` and ``validation_list.txt`` computed with the data set's SHA-1 rule
 (:func:`sparse_pkg.datasets.gsc_splits.which_set`), a ``_background_noise_/`` folder of long
 noise recordings, and a README and LICENSE saying it is synthetic. The speech comes from
-:mod:`sparse_pkg.audio.synth`.
+:mod:`sparse_pkg.synthetic.speech`, the speakers and their splits from
+:mod:`sparse_pkg.synthetic.roster`.
 
 The archive is a pure function of the arguments: tar member times, owners and modes and the
 gzip header are fixed, and every random draw comes from a generator seeded with ``seed``.
@@ -18,36 +19,38 @@ import gzip
 import io
 import os
 import tarfile
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from sparse_pkg.audio.synth import (
-    BACKGROUND_KINDS,
-    SAMPLE_RATE,
-    background_noise,
-    draw_speaker,
-    synthesize_word,
-)
+from sparse_pkg.audio.wav import SAMPLE_RATE, encode_wav
 from sparse_pkg.datasets.gsc_splits import (
     BACKGROUND_DIR,
+    SPLITS,
     TESTING_LIST,
     VALIDATION_LIST,
     WORDS,
-    which_set,
 )
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.atomic import atomic_path
+from sparse_pkg.synthetic.background import BACKGROUND_KINDS, background_noise
+from sparse_pkg.synthetic.roster import (
+    STREAM_BACKGROUND,
+    STREAM_CLIP,
+    STREAM_SPEAKER,
+    assign_utterances,
+    draw_speaker_ids,
+    split_quotas,
+)
+from sparse_pkg.synthetic.speakers import draw_speaker
+from sparse_pkg.synthetic.speech import synthesize_word
 
 _MTIME = 0  # every tar member and the gzip header carry this time stamp
 _MIN_SHORT_SECONDS = 0.55  # shortest "short" clip (the real set has a few clips < 1 s)
-_MAX_ID_DRAWS = 1_000_000  # bound on speaker-id draws when filling the split quotas
 
-# Independent random streams, all derived from the user's seed.
-_STREAM_IDS, _STREAM_SPEAKER, _STREAM_CLIP, _STREAM_BACKGROUND, _STREAM_ASSIGN = range(5)
-
+# The LICENSE member's text is part of the archive's bytes (and so of its checksum): it keeps
+# naming the synthesiser's module as it was when the demo data was fixed.
 _LICENSE = """\
 Synthetic Speech Commands-format data: license
 ==============================================
@@ -78,65 +81,6 @@ class SyntheticArchiveSummary:
     speakers_per_split: dict[str, int] = field(default_factory=dict)
     short_clips: int = 0
     background_files: tuple[str, ...] = ()
-
-
-def encode_wav(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """16-bit PCM mono WAV file bytes (plain 44-byte RIFF header) of float samples in [-1, 1]."""
-    pcm = np.round(np.clip(np.asarray(samples, dtype=np.float64), -1.0, 1.0) * 32767.0)
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(sample_rate)
-        writer.writeframes(pcm.astype("<i2").tobytes())
-    return buffer.getvalue()
-
-
-def _quota(speakers: int, percentage: float) -> int:
-    """Speakers a split with ``percentage`` gets: its share, rounded, but at least one."""
-    return max(1, int(round(speakers * percentage / 100.0)))
-
-
-def draw_speaker_ids(
-    speakers: int,
-    seed: int,
-    *,
-    validation_percentage: float = 10.0,
-    testing_percentage: float = 10.0,
-) -> dict[str, list[str]]:
-    """Distinct random 8-hex-digit speaker ids grouped by the split the hashing rule gives them.
-
-    Ids are drawn at random and kept while their split (by :func:`which_set`) still has room,
-    so the validation and test splits get their percentage of the speakers (at least one
-    each) even in a tiny archive. Returns ``{"train": [...], "validation": [...],
-    "test": [...]}`` in draw order.
-    """
-    quotas = {
-        "validation": _quota(speakers, validation_percentage),
-        "test": _quota(speakers, testing_percentage),
-    }
-    quotas["train"] = speakers - quotas["validation"] - quotas["test"]
-    rng = np.random.default_rng([seed, _STREAM_IDS])
-    chosen: dict[str, list[str]] = {split: [] for split in ("train", "validation", "test")}
-    seen: set[str] = set()
-    for _ in range(_MAX_ID_DRAWS):
-        if all(len(chosen[split]) == quotas[split] for split in chosen):
-            return chosen
-        speaker_id = f"{int(rng.integers(0, 2**32)):08x}"
-        if speaker_id in seen:
-            continue
-        seen.add(speaker_id)
-        split = which_set(
-            f"{speaker_id}_nohash_0.wav",
-            validation_percentage=validation_percentage,
-            testing_percentage=testing_percentage,
-        )
-        if len(chosen[split]) < quotas[split]:
-            chosen[split].append(speaker_id)
-    raise InputError(
-        f"synthetic archive: could not fill the split quotas {quotas} with random speaker ids; "
-        "use validation and testing percentages between 1 and 45"
-    )
 
 
 def _validate(
@@ -177,38 +121,17 @@ def _validate(
                 f"synthetic archive: {name} must lie in [1, 45], got {value!r}; fix it in the "
                 "config"
             )
-    needed = _quota(speakers, validation_percentage) + _quota(speakers, testing_percentage) + 1
-    if speakers < needed:
+    quotas = split_quotas(speakers, validation_percentage, testing_percentage)
+    if quotas["train"] < 1:
+        needed = quotas["validation"] + quotas["test"] + 1
         raise InputError(
             f"synthetic archive: speakers={speakers} leaves no training speaker with these "
             f"split percentages; use at least {needed} speakers"
         )
 
 
-def _assign_utterances(
-    speaker_ids: list[str], utterances_per_word: int, seed: int
-) -> list[tuple[int, str, int, int]]:
-    """(word index, speaker id, speaker index, utterance n) for every clip, sorted by path.
-
-    Each word gets exactly ``utterances_per_word`` clips, dealt round-robin over a per-word
-    random order of the speakers, so words stay balanced and speakers differ in how often
-    they repeat a word (as in the real set).
-    """
-    rng = np.random.default_rng([seed, _STREAM_ASSIGN])
-    clips = []
-    for word_index in range(len(WORDS)):
-        order = rng.permutation(len(speaker_ids))
-        repeats: dict[int, int] = {}
-        for j in range(utterances_per_word):
-            speaker_index = int(order[j % len(order)])
-            n = repeats.get(speaker_index, 0)
-            repeats[speaker_index] = n + 1
-            clips.append((word_index, speaker_ids[speaker_index], speaker_index, n))
-    clips.sort(key=lambda c: (WORDS[c[0]], c[1], c[3]))
-    return clips
-
-
 def _add_file(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    """Add a regular file member with fixed time, owner and mode (reproducible bytes)."""
     info = tarfile.TarInfo(name)
     info.size = len(data)
     info.mtime = _MTIME
@@ -219,6 +142,7 @@ def _add_file(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _add_dir(tar: tarfile.TarFile, name: str) -> None:
+    """Add a folder member with fixed time, owner and mode (reproducible bytes)."""
     info = tarfile.TarInfo(name)
     info.type = tarfile.DIRTYPE
     info.mtime = _MTIME
@@ -236,9 +160,10 @@ def _readme(
     speakers_per_split: dict[str, int],
     short_clips: int,
 ) -> str:
+    """The archive's README: it says the data is synthetic, how it was made and its splits."""
     splits = ", ".join(
         f"{split}: {clips_per_split[split]} clips from {speakers_per_split[split]} speakers"
-        for split in ("train", "validation", "test")
+        for split in SPLITS
     )
     return (
         "Synthetic Speech Commands (v0.01 layout)\n"
@@ -294,11 +219,11 @@ def write_synthetic_archive(
     speaker_ids = sorted(sid for ids in by_split.values() for sid in ids)
     split_of = {sid: split for split, ids in by_split.items() for sid in ids}
     voices = [
-        draw_speaker(np.random.default_rng([seed, _STREAM_SPEAKER, i])) for i in range(speakers)
+        draw_speaker(np.random.default_rng([seed, STREAM_SPEAKER, i])) for i in range(speakers)
     ]
-    clips = _assign_utterances(speaker_ids, utterances_per_word, seed)
+    clips = assign_utterances(speaker_ids, utterances_per_word, seed)
 
-    clips_per_split = {"train": 0, "validation": 0, "test": 0}
+    clips_per_split = dict.fromkeys(SPLITS, 0)
     lists: dict[str, list[str]] = {"validation": [], "test": []}
     short_clips = 0
     target = Path(path)
@@ -318,7 +243,7 @@ def write_synthetic_archive(
             )
             background_files = []
             for k, kind in enumerate(BACKGROUND_KINDS):
-                rng = np.random.default_rng([seed, _STREAM_BACKGROUND, k])
+                rng = np.random.default_rng([seed, STREAM_BACKGROUND, k])
                 name = f"{BACKGROUND_DIR}/{kind}.wav"
                 _add_file(tar, name, encode_wav(background_noise(kind, background_seconds, rng)))
                 background_files.append(name)
@@ -329,7 +254,7 @@ def write_synthetic_archive(
                 if word != current_word:
                     _add_dir(tar, word)
                     current_word = word
-                rng = np.random.default_rng([seed, _STREAM_CLIP, speaker_index, word_index, n])
+                rng = np.random.default_rng([seed, STREAM_CLIP, speaker_index, word_index, n])
                 length = SAMPLE_RATE
                 if rng.random() < short_clip_fraction:
                     length = int(rng.integers(int(_MIN_SHORT_SECONDS * SAMPLE_RATE), SAMPLE_RATE))
