@@ -1,5 +1,6 @@
 # make run   : fresh clone -> .venv + install -> the workflow on the embedded demo data
 # make test  : fresh clone -> .venv + install -> ruff + the whole test suite
+# make test-fast : the unit tier only (tests/unit, under a minute): run it while editing
 # make test-slurm : the scaled-down demo on a throwaway loopback SLURM cluster (root on Debian)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -18,11 +19,12 @@ UV_COMPILE    = $(BIN)/uv pip compile pyproject.toml --universal --python-versio
                 --generate-hashes --quiet --custom-compile-command "make lock" $(LOCK_FLAGS) \
                 -c $(TORCH_PAIR)
 
-.PHONY: run test test-slurm lock bench clean-results help
+.PHONY: run test test-fast test-slurm lock bench clean-results help
 
 help:
 	@echo "make run    - run the pipeline on the embedded demo (config/config.yaml)"
-	@echo "make test   - ruff check + pytest"
+	@echo "make test   - ruff check + pytest (tiers: tests/unit, tests/scripts, tests/workflow)"
+	@echo "make test-fast - ruff check + the unit tier (tests/unit), under a minute"
 	@echo "make test-slurm - the scaled-down demo through the SLURM profile on a loopback cluster"
 	@echo "make lock   - regenerate requirements/*.txt and envs/sparse.yaml from pyproject.toml"
 	@echo "make bench  - run the benchmarks in benchmarks/ (prints speed ratios)"
@@ -55,6 +57,11 @@ run: $(RUN_STAMP)
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# Pure functions and modules: no scripts run as processes, no Snakemake.
+test-fast: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q tests/unit
 
 # Regenerate the locks: keeps existing pins unless pyproject.toml or torch-pair.txt needs a
 # change (or LOCK_FLAGS=--upgrade); the dev lock is resolved inside the runtime lock, so both

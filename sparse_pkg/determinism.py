@@ -63,7 +63,7 @@ def enable_deterministic_algorithms(warn_only: bool = True) -> None:
     directly, and the compiler gets the same setting through its environment variable, read if
     and when it is first imported (or set directly when it already is). For CUDA, cuBLAS gets a
     fixed workspace and cuDNN deterministic algorithms; a user's own CUBLAS_WORKSPACE_CONFIG wins.
-    tests/test_startup.py checks this against what the installed torch's function does.
+    tests/scripts/test_startup.py checks this against what the installed torch's function does.
     """
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
     os.environ["TORCHINDUCTOR_DETERMINISTIC"] = "1"

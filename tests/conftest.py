@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.http_server import reset, running_server
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,3 +40,16 @@ def mnist_t10k(shared_data: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent")
     return path
+
+
+@pytest.fixture(scope="module")
+def _running_server():
+    """A local HTTP file server (tests/helpers/http_server.py), shared by a module's tests."""
+    with running_server() as httpd:
+        yield httpd
+
+
+@pytest.fixture
+def server(_running_server):
+    """The local file server with empty routes and request log; ``server.base`` is its URL."""
+    return reset(_running_server)

@@ -3,8 +3,8 @@
 Run by `make lock`; stdlib only, so it works before the project is installed. The conda route
 then installs exactly the versions `make run` installs: every pinned line of the lock, with its
 environment marker, goes into the environment's pip section (conda's pip section cannot check
-hashes, so those are dropped). ``read_lock`` is also what tests/test_install.py uses to compare
-the locks with pyproject.toml.
+hashes, so those are dropped). ``read_lock`` is also what
+tests/unit/test_dependency_locks.py uses to compare the locks with pyproject.toml.
 
     python scripts/maintenance/conda_env_from_lock.py requirements/runtime.txt envs/sparse.yaml
 """

@@ -18,8 +18,9 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from rule_resources import run_probe
-from workflow_helpers import job_counts, run_snakemake
+
+from tests.helpers.rule_resources import run_probe
+from tests.helpers.workflow import job_counts, run_snakemake
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -43,7 +44,7 @@ def layered_profile(user: dict, overrides: dict, declared: dict[str, dict] | Non
 
     ``cap-resources`` is not a Snakemake key: it caps every matching request of the user's
     profile (default and per rule) and of the rules' own ``declared`` resources (rule -> values,
-    as tests/rule_resources.py reads them), so that each job fits the small test node.
+    as tests/helpers/rule_resources.py reads them), so that each job fits the small test node.
     """
     overrides = copy.deepcopy(overrides)
     caps = overrides.pop("cap-resources", {})

@@ -1,0 +1,1 @@
+"""Shared test helpers (not test modules): data samples, reference layers, runners."""
