@@ -11,7 +11,7 @@ def test_channels_last_config_reaches_the_train_jobs(tmp_path):
     """compute.channels_last: true adds --channels-last to every train command (dry run -p);
     the default leaves the commands, and so the jobs' params, as they were."""
     import yaml
-    from workflow_helpers import run_snakemake
+    from tests.helpers.workflow import run_snakemake
 
     tiny = REPO_ROOT / "tests" / "configs" / "tiny.yaml"
     document = yaml.safe_load(tiny.read_text())
