@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from tests.helpers.training import (
-    REPO_ROOT,
-)
+import yaml
+
+from tests.helpers.training import REPO_ROOT
+from tests.helpers.workflow import run_snakemake
 
 
 def test_channels_last_config_reaches_the_train_jobs(tmp_path):
     """compute.channels_last: true adds --channels-last to every train command (dry run -p);
     the default leaves the commands, and so the jobs' params, as they were."""
-    import yaml
-    from tests.helpers.workflow import run_snakemake
-
     tiny = REPO_ROOT / "tests" / "configs" / "tiny.yaml"
     document = yaml.safe_load(tiny.read_text())
     for on in (True, False):
