@@ -102,24 +102,6 @@ def population_std_band(values: Iterable[float]) -> tuple[float, float]:
     return mean - std, mean + std
 
 
-def noise_curve_table(
-    metrics: pd.DataFrame, dataset: str, networks: Sequence[str] | None, protocol: str
-) -> pd.DataFrame:
-    """Accuracy (%) per (network, noise level): mean and std (ddof 0) over seeds.
-
-    The numbers the noise figures draw, from :func:`noise_rows`. Columns: network,
-    noise_level (%), accuracy_mean, accuracy_std, seeds; network order as in ``noise_rows``.
-    """
-    rows = noise_rows(metrics, dataset, networks, protocol)
-    curve = rows.groupby(["network", "noise_level"], sort=False).agg(
-        accuracy_mean=("accuracy", "mean"),
-        accuracy_std=("accuracy", lambda v: float(np.std(v.to_numpy(), ddof=0))),
-        seeds=("seed", "nunique"),
-    ).reset_index()
-    columns = ["network", "noise_level", "accuracy_mean", "accuracy_std", "seeds"]
-    return curve[columns].reset_index(drop=True)
-
-
 def seeds_text(rows: pd.DataFrame) -> str:
     """'N seeds' (or 'N–M seeds' when networks differ) from the distinct seeds of each network."""
     counts = sorted(set(rows.groupby("network")["seed"].nunique()))

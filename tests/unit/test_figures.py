@@ -20,7 +20,6 @@ from sparse_pkg.reporting.figure_data import (
     defined_networks,
     figure2_caption,
     figure2_series,
-    noise_curve_table,
     population_std_band,
     sample_digits,
     sample_stack,
@@ -116,21 +115,6 @@ def test_plot_figure2_writes_valid_deterministic_files(tmp_path):
     _assert_files(first / "fig2.png", first / "fig2.pdf")
     assert (first / "fig2.png").read_bytes() == (second / "fig2.png").read_bytes()
     assert (first / "fig2.pdf").read_bytes() == (second / "fig2.pdf").read_bytes()
-
-
-def test_noise_curve_table_mean_and_std_over_seeds():
-    curve = noise_curve_table(planted_metrics(), "mnist", ["sparseCNN2", "denseCNN2",
-                                                           "denseCNN1"], "final")
-    assert curve["network"].tolist() == ["sparseCNN2"] * 3 + ["denseCNN1"] * 3  # order kept
-    assert curve["noise_level"].tolist() == [0.0, 25.0, 50.0] * 2
-    dense = curve[curve.network == "denseCNN1"]
-    # seeds 42, 43 at 25 %: 70.00 and 71.00 -> 70.50 ± 0.50; at 50 %: 40.00 and 44.10
-    assert dense["accuracy_mean"].tolist() == pytest.approx([98.70, 70.50, 42.05])
-    assert dense["accuracy_std"].tolist() == pytest.approx([0.20, 0.50, 2.05])
-    assert dense["seeds"].tolist() == [2, 2, 2]
-    every = noise_curve_table(planted_metrics(), "mnist", None, "paper")
-    assert list(dict.fromkeys(every["network"])) == ["denseCNN1", "sparseCNN2"]
-    assert noise_curve_table(planted_metrics(), "gsc", None, "paper").empty
 
 
 def test_plot_noise_curves_files_and_protocols_differ(tmp_path):
