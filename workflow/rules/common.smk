@@ -131,10 +131,12 @@ def run_outputs(dataset, name):
     return [f"{run_dir(dataset, n, s)}/{name}" for n in networks_of(dataset) for s in SEEDS]
 
 
+# Data sets whose runs are also scored on the background-noise test set (GSC only).
+BACKGROUND_DATASETS = ["gsc"] if "gsc" in DATASETS and config["gsc"]["background_noise"] else []
+
+
 def background_outputs():
-    if "gsc" not in DATASETS or not config["gsc"]["background_noise"]:
-        return []
-    return run_outputs("gsc", "eval/background.parquet")
+    return [p for d in BACKGROUND_DATASETS for p in run_outputs(d, "eval/background.parquet")]
 
 
 # Stacking the result tables (rules aggregate_run, aggregate): scripts.aggregate's input options.
@@ -162,18 +164,18 @@ def run_files(wildcards):
     """One run's files by kind: its level files (rows of every protocol), history, timing and
     background-noise scores (where the run has them)."""
     run = run_dir(wildcards.dataset, wildcards.network, wildcards.seed)
-    background = f"{run}/eval/background.parquet"
+    scored_on_background = wildcards.dataset in BACKGROUND_DATASETS
     return {
         "eval": [f"{run}/eval/level_{lv}.parquet" for lv in LEVELS],
         "history": [f"{run}/history.parquet"],
         "timing": [f"{run}/timing.parquet"],
-        "background": [background] if background in background_outputs() else [],
+        "background": [f"{run}/eval/background.parquet"] if scored_on_background else [],
     }
 
 
 def every_run_table(kind):
     """Each run's stacked table of ``kind`` (background: of the runs scored on it)."""
-    datasets = DATASETS if kind != "background" else ["gsc"] if background_outputs() else []
+    datasets = BACKGROUND_DATASETS if kind == "background" else DATASETS
     return [run_tables(d, n, s)[kind] for d in datasets for n in networks_of(d) for s in SEEDS]
 
 
