@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers.write_failures import write_failure_message
+
 REPO = Path(__file__).resolve().parents[2]
 FILE_SIZE_LIMIT = 1 << 20  # 1 MiB; train.pt of the embedded MNIST subset is ~12.5 MB
 
@@ -30,11 +32,8 @@ def test_script_hitting_the_file_size_limit_leaves_no_partial_output(tmp_path):
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    assert result.stderr == f"error: {_message(outputs[0], os.strerror(errno.EFBIG))}\n"
+    message = write_failure_message(outputs[0], os.strerror(errno.EFBIG))
+    assert result.stderr == f"error: {message}\n"
     assert not any(p.exists() for p in outputs)
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert leftovers == []  # no partial output, no temporary file
-
-
-def _message(target: Path, reason: str) -> str:
-    return f"cannot write {target}: {reason}; free disk space or check permissions, then rerun"

@@ -22,6 +22,7 @@ from sparse_pkg.cli import handle_errors, verbose_option
 from sparse_pkg.errors import InputError, OutputWriteError, UserError
 from sparse_pkg.io.atomic import atomic_path, write_bytes, write_parquet, write_text
 from sparse_pkg.io.tensors import TensorSet, load_tensor_set, save_tensor_set, save_torch
+from tests.helpers.write_failures import write_failure_message
 
 TEMP_NAME = re.compile(r"^\..+\.tmp$")  # atomic_path's temporary sibling: .<name>.<random>.tmp
 ROOM = 4096  # bytes the "disk" takes before it is full
@@ -149,10 +150,6 @@ def rename_denied(monkeypatch) -> list[int]:
     return sizes
 
 
-def _message(target: Path, reason: str) -> str:
-    return f"cannot write {target}: {reason}; free disk space or check permissions, then rerun"
-
-
 def _folder_state(target: Path) -> list[str]:
     return sorted(p.name for p in target.parent.iterdir())
 
@@ -187,7 +184,7 @@ def test_disk_full_mid_write_python_writers(tmp_path, writer, existed, request):
         WRITERS[writer](target, 2)
     assert [f.landed for f in opened] == [ROOM]  # bytes reached the temporary file, then ENOSPC
     assert caught.value.error.errno == errno.ENOSPC and caught.value.path == str(target)
-    assert str(caught.value) == _message(target, "No space left on device")
+    assert str(caught.value) == write_failure_message(target, "No space left on device")
     _assert_untouched(target, before)
 
 
@@ -200,7 +197,7 @@ def test_disk_full_mid_write_parquet_writers(tmp_path, writer, existed, request)
     with pytest.raises(OutputWriteError) as caught:
         WRITERS[writer](target, 2)
     assert len(landed) == 1 and landed[0] > 1000
-    assert str(caught.value) == _message(target, "No space left on device")
+    assert str(caught.value) == write_failure_message(target, "No space left on device")
     _assert_untouched(target, before)
 
 
@@ -214,7 +211,7 @@ def test_permission_denied_at_rename(tmp_path, writer, existed, request):
         WRITERS[writer](target, 2)
     assert len(sizes) == 1 and sizes[0] > 1000  # the complete new file was there, not renamed
     assert isinstance(caught.value.error, PermissionError)
-    assert str(caught.value) == _message(target, "Permission denied")
+    assert str(caught.value) == write_failure_message(target, "Permission denied")
     _assert_untouched(target, before)
 
 
@@ -269,7 +266,7 @@ def test_cli_reports_a_write_failure_in_one_line(tmp_path, rename_denied):
     target = tmp_path / "table.md"
     result = CliRunner().invoke(_write_command, ["--out", str(target)])
     assert result.exit_code == 2
-    assert result.stderr == f"error: {_message(target, 'Permission denied')}\n"
+    assert result.stderr == f"error: {write_failure_message(target, 'Permission denied')}\n"
     verbose = CliRunner().invoke(_write_command, ["--out", str(target), "--verbose"])
     assert verbose.exit_code == 1 and isinstance(verbose.exception, OutputWriteError)
     assert isinstance(verbose.exception.__cause__, PermissionError)  # the traceback shows both
