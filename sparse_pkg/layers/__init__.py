@@ -1,5 +1,5 @@
-"""Building blocks of the paper's networks: k-winners activations, sparse weights, and a
-faster max pool with nn.MaxPool2d's bytes."""
+"""Building blocks of the paper's networks: k-winners activations (their winners found by
+``winner_mask``), sparse weights, and a faster max pool with nn.MaxPool2d's bytes."""
 
 from sparse_pkg.layers.kwinners import (
     KWinners,

@@ -12,59 +12,34 @@ import math
 import torch
 from torch import nn
 
+from sparse_pkg.layers.winner_mask import top_k_mask
+
 # threshold_backward(values, mask, 0.5): values where mask > 0.5, else +0.0; its gradient is the
 # same op on the incoming gradient. Exactly masked_fill's bytes both ways, on a vectorised kernel.
 _keep_where_mask = torch.ops.aten.threshold_backward
+_FLOAT_COUNT_MIN_UNITS = 4096  # active_counts: from here on the float comparison is faster
 
 
 def select_winners(
     x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """k-winners of each sample of ``x``: (output shaped like ``x``, winner indices (batch, k)
-    into the flattened units).
+) -> torch.Tensor:
+    """k-winners of each sample of ``x``, shaped like ``x`` (contiguous).
 
-    The winners are those of one ``topk`` call on the boosted scores (ties included), and the
-    output holds exactly the bytes of ``masked_fill`` over the top-k mask: winners copied, +0.0
-    elsewhere; so does its gradient. Faster than ``masked_fill``: the scores' buffer, once
-    ``topk`` is done with it, becomes a float 0/1 mask applied by a vectorised select when a
-    gradient is needed, else the output that the k winners are scattered into.
+    The winners are those of one ``topk`` call on the boosted scores, ties included
+    (sparse_pkg/layers/winner_mask.py finds them faster on the CPU), and the output holds exactly
+    the bytes of ``masked_fill`` over that mask: winners copied, +0.0 elsewhere; so does its
+    gradient. Faster than ``masked_fill``: the mask is float 0/1, applied by a vectorised select.
     """
     batch, n = x.shape[0], math.prod(x.shape[1:])
-    if boost_strength > 0.0 and x.is_contiguous():
-        target_density = k / n
-        buffer = x.detach() * torch.exp((target_density - duty_cycle) * boost_strength)
-        flat = scores = buffer if x.dim() == 2 else buffer.view(batch, n)
-        if buffer.dtype != x.dtype:
-            buffer = torch.empty_like(x)
-            flat = buffer.view(batch, n)
-    else:  # no boost, or an unusual layout: the scores need a buffer of their own
-        return _select_winners_any_layout(x, duty_cycle, k, boost_strength)
-    indices = scores.topk(k, dim=1, sorted=False).indices
-    if x.requires_grad and torch.is_grad_enabled():
-        flat.zero_().scatter_(1, indices, 1.0)  # buffer is now the 0/1 mask, shaped like x
-        return _keep_where_mask(x, buffer, 0.5), indices
-    flat.zero_().scatter_(1, indices, x.detach().reshape(batch, n).gather(1, indices))
-    return buffer, indices
-
-
-def _select_winners_any_layout(
-    x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``select_winners`` for unboosted or non-contiguous inputs (output contiguous)."""
-    batch, n = x.shape[0], math.prod(x.shape[1:])
-    flat = x.reshape(batch, n)
-    if boost_strength > 0.0:
-        boost = torch.exp((k / n - duty_cycle) * boost_strength)
-        scores = (x.detach() * boost).reshape(batch, n)
-    else:
-        scores = flat.detach()
-    indices = scores.topk(k, dim=1, sorted=False).indices
-    mask = torch.zeros(batch, n, dtype=x.dtype, device=x.device)
-    if x.requires_grad and torch.is_grad_enabled():
-        mask.scatter_(1, indices, 1.0)
-        return _keep_where_mask(flat, mask, 0.5).reshape(x.shape), indices
-    out = mask.scatter_(1, indices, flat.gather(1, indices))
-    return out.reshape(x.shape), indices
+    scores, boosted = x.detach(), boost_strength > 0.0  # boosted scores are a buffer of ours
+    if boosted:
+        scores = scores * torch.rsub(duty_cycle, k / n).mul_(boost_strength).exp_()
+    if x.dim() == 2 and x.is_contiguous():  # (batch, n) already: no view costs a call
+        return _keep_where_mask(x, top_k_mask(scores, k, x.dtype, boosted), 0.5)
+    mask = top_k_mask(scores.reshape(batch, n), k, x.dtype, boosted)
+    if x.is_contiguous():  # no reshape of x: it would be one more autograd node
+        return _keep_where_mask(x, mask.view(x.shape), 0.5)
+    return _keep_where_mask(x.reshape(batch, n), mask, 0.5).view(x.shape)
 
 
 def kwinners(
@@ -77,18 +52,22 @@ def kwinners(
     zero elsewhere. ``duty_cycle`` broadcasts against ``x`` (per unit or per channel); for
     (batch, C, H, W) inputs the top-k runs over all C*H*W units of a sample.
     """
-    return select_winners(x, duty_cycle, k, boost_strength)[0]
+    return select_winners(x, duty_cycle, k, boost_strength)
 
 
 def active_counts(out: torch.Tensor, dims: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
     """``(out > 0).sum(dim=dims)`` in ``dtype``: how often each unit (``dims=(0,)``, shape (n,))
     or channel (``dims=(0, 2, 3)``, shape (1, C, 1, 1)) was active in the batch.
 
-    The comparison writes 0.0/1.0 straight into a float tensor (vectorised, unlike a boolean
-    result summed with a dtype cast); sums of 0/1 are exact integers, so the bytes are equal.
+    On large layers the comparison writes 0.0/1.0 straight into a float tensor (vectorised,
+    unlike a boolean result summed with a dtype cast); on small ones the two calls of the boolean
+    way cost less than three. Sums of 0/1 are exact integers, so the bytes are equal either way.
     """
+    keepdim = len(dims) > 1
+    if out.numel() < _FLOAT_COUNT_MIN_UNITS:
+        return torch.gt(out, 0).sum(dim=dims, keepdim=keepdim, dtype=dtype)
     positive = torch.empty(out.shape, dtype=dtype, device=out.device)
-    return torch.gt(out.detach(), 0, out=positive).sum(dim=dims, keepdim=len(dims) > 1)
+    return torch.gt(out, 0, out=positive).sum(dim=dims, keepdim=keepdim)  # no autograd
 
 
 def update_duty_cycle(
@@ -211,7 +190,7 @@ class KWinners(_KWinnersBase):
         if self.is_relu:
             return torch.relu(x)
         k = self.k if self.training else self.k_inference
-        out, indices = select_winners(x, self.duty_cycle, k, self.boost_strength)
+        out = select_winners(x, self.duty_cycle, k, self.boost_strength)
         if self.training:
             counts = active_counts(out, (0,), self.duty_cycle.dtype)
             self._record_activity(x.shape[0], counts)
@@ -256,7 +235,7 @@ class KWinners2d(_KWinnersBase):
         if self.is_relu:
             return torch.relu(x)
         k = self.k if self.training else self.k_inference
-        out, indices = select_winners(x, self.duty_cycle, k, self.boost_strength)
+        out = select_winners(x, self.duty_cycle, k, self.boost_strength)
         if self.training:
             # a channel's active units per sample, as a fraction of its H*W positions
             area = x.shape[2] * x.shape[3]

@@ -1,13 +1,16 @@
 """k-winners semantics of docs/protocol.md §1.1-§1.3, on small inputs checked by hand, and the
 fast layers against a frozen reference of the old algorithm (same bytes)."""
 
+import importlib
 import math
 
 import pytest
 import torch
 
-from sparse_pkg.layers import KWinners, KWinners2d, binary_entropy, kwinners
+from sparse_pkg.layers import KWinners, KWinners2d, binary_entropy, kwinners, winner_mask
 from tests.helpers.kwinners_reference import ReferenceKWinners, reference_kwinners, same_bytes
+
+kwinners_module = importlib.import_module("sparse_pkg.layers.kwinners")  # the name is a function
 
 
 def test_winners_without_boosting_keep_unboosted_values():
@@ -190,8 +193,18 @@ def tied(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
     return torch.where(torch.rand(shape, generator=generator) < 0.5, ints, normal)
 
 
+@pytest.fixture(params=["partition", "topk"])
+def winner_path(request, monkeypatch):
+    """Run a test with the winners found by the partition path and by topk alone."""
+    if request.param == "topk":
+        monkeypatch.setattr(winner_mask, "_PARTITION_DTYPES", ())
+    else:
+        monkeypatch.setattr(winner_mask, "_PARTITION_MIN_SCORES", 1)
+    return request.param
+
+
 @pytest.mark.parametrize("kind", list(LAYERS))
-def test_fast_layer_reproduces_the_reference_bytes(kind):
+def test_fast_layer_reproduces_the_reference_bytes(kind, winner_path):
     """Outputs, input gradients, duty cycles, sample counts, boost strength and state dict of
     the fast layer equal the old algorithm's bit for bit over training and evaluation steps,
     with ties at the threshold, zeros and -0.0 in the inputs and -0.0 in the gradients."""
@@ -226,7 +239,7 @@ def test_fast_layer_reproduces_the_reference_bytes(kind):
 
 
 @pytest.mark.parametrize("case", ["channels_last", "transposed", "no_boost", "float64"])
-def test_fast_layer_other_layouts_and_dtypes(case):
+def test_fast_layer_other_layouts_and_dtypes(case, winner_path):
     """Inputs off the fast path (non-contiguous, unboosted, double) give the same bytes too."""
     generator = torch.Generator().manual_seed(3)
     kind = "1d" if case == "transposed" else "2d"
@@ -251,7 +264,7 @@ def test_fast_layer_other_layouts_and_dtypes(case):
     assert same_bytes(ours.duty_cycle, reference.duty_cycle)
 
 
-def test_pure_function_matches_the_reference():
+def test_pure_function_matches_the_reference(winner_path):
     generator = torch.Generator().manual_seed(5)
     x = tied((6, 30), generator)
     duty = torch.rand(30, generator=generator) * 0.3
@@ -260,3 +273,16 @@ def test_pure_function_matches_the_reference():
             assert same_bytes(kwinners(x, duty, 5, boost), reference_kwinners(x, duty, 5, boost))
         assert same_bytes(kwinners(x.requires_grad_(), duty, 5, boost),
                           reference_kwinners(x, duty, 5, boost))
+
+
+@pytest.mark.parametrize("float_from", [1, 10**9])
+def test_active_counts_either_way_are_the_boolean_sums(float_from, monkeypatch):
+    """The float comparison (large layers) and the boolean sum (small ones) count alike."""
+    monkeypatch.setattr(kwinners_module, "_FLOAT_COUNT_MIN_UNITS", float_from)
+    out = tied((8, 3, 4, 4), torch.Generator().manual_seed(9))
+    counts = kwinners_module.active_counts(out, (0, 2, 3), torch.float32)
+    assert same_bytes(counts, (out > 0).sum(dim=(0, 2, 3), keepdim=True, dtype=torch.float32))
+    assert counts.shape == (1, 3, 1, 1)
+    flat = out.reshape(8, 48)
+    assert same_bytes(kwinners_module.active_counts(flat, (0,), torch.float64),
+                      (flat > 0).sum(dim=0, dtype=torch.float64))
