@@ -20,15 +20,19 @@ _keep_where_mask = torch.ops.aten.threshold_backward
 _FLOAT_COUNT_MIN_UNITS = 4096  # active_counts: from here on the float comparison is faster
 
 
-def select_winners(
+def kwinners(
     x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
 ) -> torch.Tensor:
-    """k-winners of each sample of ``x``, shaped like ``x`` (contiguous).
+    """Keep the k largest boosted units of each sample of ``x``; zero the rest (contiguous
+    output shaped like ``x``).
 
-    The winners are those of one ``topk`` call on the boosted scores, ties included
-    (sparse_pkg/layers/winner_mask.py finds them faster on the CPU), and the output holds exactly
-    the bytes of ``masked_fill`` over that mask: winners copied, +0.0 elsewhere; so does its
-    gradient. Faster than ``masked_fill``: the mask is float 0/1, applied by a vectorised select.
+    Winners are chosen on ``x * exp((k/n - duty_cycle) * boost_strength)`` but the unboosted
+    values pass through. ``duty_cycle`` broadcasts against ``x`` (per unit or per channel); for
+    (batch, C, H, W) inputs the top-k runs over all C*H*W units of a sample. The winners are
+    exactly those of one ``topk`` call on the boosted scores, ties included (found faster on the
+    CPU: sparse_pkg/layers/winner_mask.py), and the output holds the bytes of ``masked_fill``
+    over that mask: winners copied, +0.0 elsewhere (never -0.0), so the gradient is the identity
+    at the winners and +0.0 elsewhere. The float 0/1 mask is applied by a vectorised select.
     """
     batch, n = x.shape[0], math.prod(x.shape[1:])
     scores, boosted = x.detach(), boost_strength > 0.0  # boosted scores are a buffer of ours
@@ -40,19 +44,6 @@ def select_winners(
     if x.is_contiguous():  # no reshape of x: it would be one more autograd node
         return _keep_where_mask(x, mask.view(x.shape), 0.5)
     return _keep_where_mask(x.reshape(batch, n), mask, 0.5).view(x.shape)
-
-
-def kwinners(
-    x: torch.Tensor, duty_cycle: torch.Tensor, k: int, boost_strength: float
-) -> torch.Tensor:
-    """Keep the k largest boosted units of each row of ``x`` (batch, n); zero the rest.
-
-    Winners are chosen on ``x * exp((k/n - duty_cycle) * boost_strength)`` but the unboosted
-    values pass through. Losers are +0.0, so the gradient is the identity at the winners and
-    zero elsewhere. ``duty_cycle`` broadcasts against ``x`` (per unit or per channel); for
-    (batch, C, H, W) inputs the top-k runs over all C*H*W units of a sample.
-    """
-    return select_winners(x, duty_cycle, k, boost_strength)
 
 
 def active_counts(out: torch.Tensor, dims: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
@@ -190,7 +181,7 @@ class KWinners(_KWinnersBase):
         if self.is_relu:
             return torch.relu(x)
         k = self.k if self.training else self.k_inference
-        out = select_winners(x, self.duty_cycle, k, self.boost_strength)
+        out = kwinners(x, self.duty_cycle, k, self.boost_strength)
         if self.training:
             counts = active_counts(out, (0,), self.duty_cycle.dtype)
             self._record_activity(x.shape[0], counts)
@@ -235,7 +226,7 @@ class KWinners2d(_KWinnersBase):
         if self.is_relu:
             return torch.relu(x)
         k = self.k if self.training else self.k_inference
-        out = select_winners(x, self.duty_cycle, k, self.boost_strength)
+        out = kwinners(x, self.duty_cycle, k, self.boost_strength)
         if self.training:
             # a channel's active units per sample, as a fraction of its H*W positions
             area = x.shape[2] * x.shape[3]

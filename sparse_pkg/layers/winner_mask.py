@@ -5,8 +5,10 @@ layer that is most of the layer's time (about 8 ms of a 12,544-unit layer at bat
 Where the k-th largest score of a row is strictly larger than the next one, the k winners are
 simply the scores at or above it, whatever algorithm picks them. So on the CPU the k-th largest
 value comes from numpy's vectorised, values-only ``partition`` (4-5x faster than ``topk``), and
-the mask from one vectorised comparison. Each numpy call also costs less than a torch call, so
-this is faster at every paper size, the smallest included (benchmarks/kwinners.py).
+the mask from one vectorised comparison. Under 4,096 scores a lone ``topk`` call is cheaper than
+those few calls, and stays (benchmarks/kwinners.py). numpy's partition runs on one thread while
+``topk`` shares the rows among torch's threads, so with more than 3 torch threads ``topk`` stays
+too (1 thread: 3.1-4.3x faster by partition; 2 threads: 1.8-2.8x).
 
 A row whose count of scores at or above that value is not exactly k has a tie at the threshold
 (or a NaN, which the comparison never selects while ``topk`` ranks it highest). Only such rows
@@ -23,6 +25,7 @@ _PARTITION_DTYPES = (torch.float32, torch.float64)  # 0/1 counts stay exact in t
 # Under this many scores a lone topk call costs less than the partition path's few calls
 # (benchmarks/kwinners.py, 1 thread: the 150-unit layer at batch 16).
 _PARTITION_MIN_SCORES = 4096
+_PARTITION_MAX_THREADS = 3  # beyond this, topk's share of rows per thread is as fast
 
 
 def top_k_mask(scores: torch.Tensor, k: int, dtype: torch.dtype,
@@ -32,7 +35,8 @@ def top_k_mask(scores: torch.Tensor, k: int, dtype: torch.dtype,
     done with ``scores``, which may then hold the mask (an allocation saved on small layers)."""
     n = scores.shape[1]
     if (scores.numel() < _PARTITION_MIN_SCORES or not scores.is_cpu
-            or scores.dtype not in _PARTITION_DTYPES or dtype != scores.dtype):
+            or scores.dtype not in _PARTITION_DTYPES or dtype != scores.dtype
+            or torch.get_num_threads() > _PARTITION_MAX_THREADS):
         return _mask_of_topk(scores, k, dtype, reuse_scores)
     values = scores.detach().numpy()
     kth = np.partition(values, n - k, axis=1)[:, n - k : n - k + 1]

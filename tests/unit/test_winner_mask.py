@@ -103,5 +103,20 @@ def test_small_inputs_go_to_topk_directly(monkeypatch):
         top_k_mask(torch.randn(32, 150), 50, torch.float32)
 
 
+def test_many_torch_threads_go_to_topk(monkeypatch):
+    """Past a few threads, topk's parallel rows beat numpy's single-threaded partition."""
+    monkeypatch.setattr(winner_mask.np, "partition", None)  # a call would fail
+    scores = torch.randn(64, 1600, generator=torch.Generator().manual_seed(6))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(winner_mask._PARTITION_MAX_THREADS + 1)
+        mask = top_k_mask(scores, 200, torch.float32)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(mask, topk_mask(scores, 200))
+    with pytest.raises(TypeError):
+        top_k_mask(scores, 200, torch.float32)
+
+
 def test_empty_batch():
     assert top_k_mask(torch.empty(0, 8), 3, torch.float32).shape == (0, 8)
