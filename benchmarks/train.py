@@ -9,8 +9,9 @@ classes and the memory layout differ:
   their description: k-winners 1d by a per-sample loop, 2d by gather/scatter with a custom
   backward; sparse weights re-zeroed before each training forward pass by index assignment
   (``weight[rows, cols] = 0`` over the masked positions); max pooling by ``nn.MaxPool2d``.
-- ``ours``: ``build_network(definition)``, what every run uses by default (max pooling by the
-  channels-last kernel, same bytes: sparse_pkg/layers/pooling.py).
+- ``ours``: ``build_network(definition)``, what every run uses by default (winners by numpy's
+  partition, sparse_pkg/layers/winner_mask.py; max pooling by the channels-last kernel,
+  sparse_pkg/layers/pooling.py; both with the same bytes).
 - ``channels_last``: ``build_network(definition, channels_last=True)``: other numbers.
 
 Before timing, ``original`` must give exactly ours' output and loss of a training step (same
