@@ -1,5 +1,6 @@
 # make run   : fresh clone -> .venv + install -> the workflow on the embedded demo data
-# make test  : fresh clone -> .venv + install -> ruff + the whole test suite
+# make report: after make run, results/report.html (figures, tables, provenance)
+# make test  : fresh clone -> .venv + install -> ruff + snakefmt check + the whole test suite
 # make test-fast : the unit tier only (tests/unit, under a minute): run it while editing
 # make test-slurm : the scaled-down demo on a throwaway loopback SLURM cluster (root on Debian)
 PYTHON ?= python3
@@ -19,11 +20,12 @@ UV_COMPILE    = $(BIN)/uv pip compile pyproject.toml --universal --python-versio
                 --generate-hashes --quiet --custom-compile-command "make lock" $(LOCK_FLAGS) \
                 -c $(TORCH_PAIR)
 
-.PHONY: run test test-fast test-slurm lock bench clean-results help
+.PHONY: run report test test-fast test-slurm lock bench clean-results help
 
 help:
 	@echo "make run    - run the pipeline on the embedded demo (config/config.yaml)"
-	@echo "make test   - ruff check + pytest (tiers: tests/unit, tests/scripts, tests/workflow)"
+	@echo "make report - results/report.html: figures, tables and provenance of the last run"
+	@echo "make test   - ruff check + snakefmt check + pytest (tiers: tests/unit, tests/scripts, tests/workflow)"
 	@echo "make test-fast - ruff check + the unit tier (tests/unit), under a minute"
 	@echo "make test-slurm - the scaled-down demo through the SLURM profile on a loopback cluster"
 	@echo "make lock   - regenerate requirements/*.txt and envs/sparse.yaml from pyproject.toml"
@@ -54,8 +56,14 @@ run: $(RUN_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) \
 	    $(if $(CONFIG),--configfile $(CONFIG))
 
+# After `make run` (same CONFIG): Snakemake's self-contained HTML report of the results.
+report: $(RUN_STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --report results/report.html \
+	    $(if $(CONFIG),--configfile $(CONFIG))
+
 test: $(DEV_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check workflow
 	$(BIN)/python -m pytest
 
 # Pure functions and modules: no scripts run as processes, no Snakemake.

@@ -1,7 +1,7 @@
 """Per-job fixed cost: how long a train or evaluate process takes before (and around) its work.
 
-Every Snakemake train/evaluate job is a fresh ``python -P -m scripts.NAME`` process, run from the
-checkout the way the rules run it (PYTHONPATH = the checkout). Timed cases, each a subprocess:
+Every Snakemake train/evaluate job is a fresh ``python -P -m sparse_pkg.commands.NAME``
+process, run the way the rules run it (the installed package). Timed cases, each a subprocess:
 
 - ``python``: the bare interpreter (``-c pass``);
 - ``import torch``: the reference; the target is start-up <= 1.5x this;
@@ -63,9 +63,10 @@ def make_inputs(folder: Path) -> dict[str, str]:
 def cases(folder: Path, paths: dict[str, str], jobs: bool) -> dict[str, tuple[list[str], int]]:
     """Name -> (python arguments, expected exit status)."""
     missing = str(folder / "missing")
-    train_args = ["-m", "scripts.train", "--dataset", "mnist", "--network", NETWORK,
+    train_args = ["-m", "sparse_pkg.commands.train", "--dataset", "mnist", "--network", NETWORK,
                   "--seed", "42", "--test", paths["test"], "--threads", "1", "--device", "auto"]
-    evaluate_args = ["-m", "scripts.evaluate", "--test", paths["test"], "--noise-level", "0",
+    evaluate_args = ["-m", "sparse_pkg.commands.evaluate", "--test", paths["test"],
+                     "--noise-level", "0",
                      "--threads", "1", "--device", "auto"]
     chosen = {
         "python": (["-c", "pass"], 0),

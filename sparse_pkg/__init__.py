@@ -3,4 +3,4 @@
 Knows nothing of Snakemake: the workflow's scripts call into these modules.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

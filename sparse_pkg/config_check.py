@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,18 +90,22 @@ def config_error(config: dict[str, Any], schema: dict[str, Any]) -> str | None:
     return f"config key {key}: {what}{more}"
 
 
-def resolve_networks_file(value: str, repo: str | os.PathLike) -> str:
-    """The networks file to read: ``value`` as given when it exists from the working folder
-    (or is absolute), else the same relative path inside the repository ``repo``.
+def resolve_config_file(value: str, workflow_file: Callable[[str], str]) -> str:
+    """A file named by the config (networks_file, claims_file): ``value`` as given when it
+    exists from the working folder (or is absolute), else the same relative path in the
+    workflow's own source, ``workflow_file("../" + value)`` (paths relative to workflow/).
 
-    So the default ``config/networks.yaml`` works with ``snakemake --directory elsewhere``,
-    while a file of the user's own in the working folder takes precedence. When neither
-    exists, ``value`` is returned unchanged and the loader names it.
+    So the default ``config/networks.yaml`` works with ``snakemake --directory elsewhere`` and in
+    a deployed module, while a file of the user's own in the working folder takes precedence.
+    When neither exists, ``value`` is returned unchanged and the loader names it.
     """
     if Path(value).is_absolute() or Path(value).exists():
         return value
-    in_repo = Path(repo) / value
-    return str(in_repo) if in_repo.exists() else value
+    try:
+        in_workflow = workflow_file(f"../{value}")
+    except Exception:  # noqa: BLE001  a remote source without that file: the loader names it
+        return value
+    return str(in_workflow) if Path(in_workflow).exists() else value
 
 
 def config_file_error(path: str | os.PathLike) -> str | None:

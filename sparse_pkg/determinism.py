@@ -75,11 +75,35 @@ def enable_deterministic_algorithms(warn_only: bool = True) -> None:
     torch.backends.cudnn.benchmark = False
 
 
+def scheduler_gpus() -> str:
+    """The GPUs a SLURM job was given ('' outside such a job): SLURM_JOB_GPUS or
+    SLURM_STEP_GPUS, else CUDA_VISIBLE_DEVICES inside a SLURM job."""
+    for name in ("SLURM_JOB_GPUS", "SLURM_STEP_GPUS"):
+        if os.environ.get(name, "").strip():
+            return os.environ[name].strip()
+    if os.environ.get("SLURM_JOB_ID"):
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+        if visible and visible not in ("-1", "NoDevFiles"):
+            return visible
+    return ""
+
+
+def cuda_problem() -> str:
+    """Why torch cannot use CUDA here, in torch's own words (first line)."""
+    try:
+        torch.cuda.init()
+    except Exception as exc:  # noqa: BLE001  any failure is the reason to report
+        text = str(exc).strip().splitlines()
+        return text[0] if text else type(exc).__name__
+    return "torch.cuda.is_available() is False"
+
+
 def resolve_device(requested: str = "auto", on_missing_gpu: str = "fallback") -> torch.device:
     """Map 'auto' | 'cpu' | 'cuda' to a device.
 
     A GPU requested on a machine without one falls back to the CPU with a warning, or raises
-    InputError when ``on_missing_gpu`` is 'error'.
+    InputError when ``on_missing_gpu`` is 'error'. A SLURM job that was given a GPU it cannot
+    use raises InputError whatever ``requested`` ('auto' or 'cuda') and ``on_missing_gpu`` say.
     """
     if requested not in {"auto", "cpu", "cuda"}:
         raise InputError(f"device '{requested}': use auto, cpu or cuda")
@@ -87,6 +111,15 @@ def resolve_device(requested: str = "auto", on_missing_gpu: str = "fallback") ->
         return torch.device("cpu")
     if torch.cuda.is_available():
         return torch.device("cuda")
+    if given := scheduler_gpus():
+        # A cluster job that was given a GPU never trains on the CPU instead (for hours,
+        # silently): the node's driver and this torch build are what needs fixing.
+        node = os.environ.get("SLURMD_NODENAME", "this node")
+        raise InputError(
+            f"the SLURM job was given GPU {given} on {node}, but torch {torch.__version__} "
+            f"(built for CUDA {torch.version.cuda or 'none'}) cannot use it: {cuda_problem()}; "
+            "install a torch build that the node's NVIDIA driver supports, or run on the CPU "
+            "(config key compute.device: cpu)")
     if requested == "cuda":
         if on_missing_gpu == "error":
             raise InputError(

@@ -253,7 +253,7 @@ def features_to_uint8(features: torch.Tensor, source: str = "features") -> torch
     if features.numel() and (float((pixels - rounded).abs().max()) > 1e-3
                              or float(rounded.min()) < 0 or float(rounded.max()) > 255):
         raise InputError(f"{source}: not normalized 8-bit MNIST pixels; rebuild it with "
-                         "scripts/prepare_mnist.py")
+                         "python -m sparse_pkg.commands.prepare_mnist")
     return rounded.to(torch.uint8)
 
 

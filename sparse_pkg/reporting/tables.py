@@ -228,6 +228,7 @@ def results_table_markdown(
     source_line: str,
     title: str | None = None,
     show_published: bool = True,
+    provenance_line: str | None = None,
 ) -> str:
     """Table 1 (MNIST) or Table 2 (GSC) as markdown, one section per selection protocol.
 
@@ -240,6 +241,8 @@ def results_table_markdown(
     paper's published number ("Paper") and ours minus the paper's ("Δ"); the noise score is then
     also given as a percentage of its maximum (levels x test size), the paper's as a percentage
     of 110,000 (MNIST) or 28,072 (GSC), so runs with smaller test sets compare on the same scale.
+    ``provenance_line`` (what made the results, sparse_pkg.provenance.headline) follows the
+    source line.
     """
     subset = metrics[metrics["dataset"] == dataset] if "dataset" in metrics.columns else metrics
     summary = summarize(subset)
@@ -253,6 +256,8 @@ def results_table_markdown(
     summary["noise_percent_std"] = 100.0 * summary["noise_score_std"] / summary["max_noise_score"]
     levels: list[float] = []
     lines = [f"**{title or results_table_title(dataset)}**", "", f"{source_line}  "]
+    if provenance_line:
+        lines.append(f"{provenance_line}  ")
     if len(summary):
         runs = run_scores(subset)
         levels = sorted(subset["noise_level"].astype(float).round(LEVEL_DECIMALS).unique())

@@ -178,6 +178,7 @@ def train(
     log: Callable[[str], None] | None = None,
     show_progress: bool = False,
     channels_last: bool = False,
+    environment: str | None = None,
 ) -> pd.DataFrame:
     """Train ``definition`` on ``data`` with ``seed``; write outputs to ``out_dir``.
 
@@ -188,20 +189,22 @@ def train(
     a job orphaned by a killed Snakemake still trains) stops with InputError instead of
     training it twice at once. ``channels_last``: train in that memory layout (faster on the
     CPU, other numbers than the default layout; see sparse_pkg/networks.py), recorded in the
-    checkpoints' meta so that scoring rebuilds the same layout. Returns the history.
+    checkpoints' meta so that scoring rebuilds the same layout. ``environment``: the JSON of
+    :func:`sparse_pkg.provenance.environment`, stored in each epoch's history row (a run resumed
+    elsewhere shows both). Returns the history.
     """
     out = Path(out_dir)
     what = f"training {definition.dataset}/{definition.name} seed {seed}"
     with exclusive_lock(out / LOCK_FILE, what):
         return _train(definition, data, seed=seed, out=out, device=torch.device(device),
                       max_epochs=max_epochs, meta=meta, log=log, show_progress=show_progress,
-                      channels_last=bool(channels_last))
+                      channels_last=bool(channels_last), environment=environment)
 
 
 def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out: Path,
            device: torch.device, max_epochs: int | None, meta: dict[str, Any] | None,
            log: Callable[[str], None] | None, show_progress: bool,
-           channels_last: bool = False) -> pd.DataFrame:
+           channels_last: bool = False, environment: str | None = None) -> pd.DataFrame:
     """The body of :func:`train`, run while holding the run folder's lock."""
     keep_freed_memory()  # no page faults on every step's fresh activations (see its module)
     resume_path = out / RESUME_FILE
@@ -271,6 +274,8 @@ def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out:
             "max_entropy": model.max_entropy(),
             "epochs": epochs, "train_samples": meta["train_samples"],
         }
+        if environment is not None:
+            row["environment"] = environment
         history.append(row)
         timing.append({
             "dataset": definition.dataset, "network": definition.name, "seed": seed,

@@ -32,7 +32,8 @@ def _write(frame: pd.DataFrame, path: Path) -> Path:
 def _aggregate(out: Path, *options: object) -> subprocess.CompletedProcess:
     outputs = [f"--{kind}-out={out / f'{kind}.parquet'}"
                for kind in ("metrics", "history", "timing", "background")]
-    return subprocess.run([sys.executable, "-P", "-m", "scripts.aggregate", *map(str, options),
+    return subprocess.run([sys.executable, "-P", "-m", "sparse_pkg.commands.aggregate",
+                           *map(str, options),
                            *outputs], capture_output=True, text=True, cwd=out,
                           env=dict(os.environ, PYTHONPATH=str(REPO)))
 

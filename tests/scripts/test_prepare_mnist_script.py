@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_prepare_mnist_embedded_trains_on_5000_and_tests_on_the_official_10000(tmp_path):
     path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.prepare_mnist", "--source", "embedded",
+        [sys.executable, "-m", "sparse_pkg.commands.prepare_mnist", "--source", "embedded",
          "--train-out", tmp_path / "train.pt", "--test-out", tmp_path / "test.pt"],
         cwd=REPO, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True,
         timeout=300)

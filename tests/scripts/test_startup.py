@@ -29,8 +29,8 @@ NOT_AT_START = ("torch._dynamo", "torch._inductor", "sympy", "pandas", "pyarrow"
 
 
 def run_python(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """``python -P ARGS`` the way the workflow's rules run the scripts (checkout on PYTHONPATH)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    """``python -P ARGS`` the way the workflow's rules run the commands."""
+    env = dict(os.environ)
     env.pop("CUBLAS_WORKSPACE_CONFIG", None)
     env.pop("TORCHINDUCTOR_DETERMINISTIC", None)
     return subprocess.run([sys.executable, "-P", *args], cwd=cwd, env=env, capture_output=True,
@@ -65,7 +65,8 @@ def test_job_start_up_imports_no_compiler_and_no_pandas(script, tmp_path):
         args = ["--definitions", f"{missing}.yaml", "--dataset", "mnist", "--network", "x",
                 "--seed", "42", "--train", f"{missing}.pt", "--out-dir", missing, *common]
         expected = "network definitions file not found"
-    done = run_python("-X", "importtime", "-m", f"scripts.{script}", *args, cwd=tmp_path)
+    done = run_python("-X", "importtime", "-m", f"sparse_pkg.commands.{script}", *args,
+                      cwd=tmp_path)
     assert done.returncode == 2, done.stderr[-2000:]
     assert expected in done.stderr  # it got as far as its first input file
     names = imported_modules(done.stderr)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = sorted(p.stem for p in (REPO / "scripts").glob("*.py") if p.stem != "__init__")
+SCRIPTS = sorted(p.stem for p in (REPO / "sparse_pkg" / "commands").glob("*.py")
+                 if p.stem != "__init__")
 
 
 @pytest.fixture()
@@ -42,8 +43,8 @@ def test_the_planted_torchaudio_is_really_broken(broken_torchaudio_env):
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_every_script_starts_without_torchaudio(script, broken_torchaudio_env):
-    """Run as the rules run them: `python -P -m scripts.NAME` from the checkout."""
-    result = subprocess.run([sys.executable, "-P", "-m", f"scripts.{script}", "--help"],
+    """Run as the rules run them: `python -P -m sparse_pkg.commands.NAME` from the checkout."""
+    result = subprocess.run([sys.executable, "-P", "-m", f"sparse_pkg.commands.{script}", "--help"],
                             capture_output=True, text=True, env=broken_torchaudio_env,
                             cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -1,8 +1,9 @@
 """The scaled-down demo through the user's SLURM profile on a real (loopback) SLURM cluster.
 
 Run by `make test-slurm` (tests/slurm/run.sh starts the cluster and sets SPARSE_SLURM_CLUSTER);
-skipped elsewhere. The profile used is workflow/profiles/slurm/config.yaml with the test-only
-settings of tests/slurm/overrides.yaml layered on top, so what is checked here (which rules ask
+skipped elsewhere. The profile is given as README says, `--workflow-profile`: it is
+workflow/profiles/slurm/config.yaml with the test-only settings of tests/slurm/overrides.yaml
+layered on top, so what is checked here (which rules ask
 for a GPU, the grouped evaluation, which rules stay on the submit host, the memory and time each
 submission asks for) is the user's profile and the rules' own declarations.
 """
@@ -30,7 +31,8 @@ CLUSTER = os.environ.get("SPARSE_SLURM_CLUSTER")
 GPU_RULES = {"train", "evaluate", "evaluate_run", "evaluate_background"}
 # The local rules (workflow/Snakefile): run by the submitting Snakemake, never through sbatch
 LOCAL_RULES = {"mnist_download", "gsc_download", "verify_data", "aggregate_run", "aggregate",
-               "table", "table3", "claims", "figure2", "figure4", "gsc_noise_figure", "all"}
+               "table", "table3", "claims", "provenance", "figure2", "figure4",
+               "gsc_noise_figure", "all"}
 GROUP = "group_evaluate_evaluate"  # the plugin's log folder of a grouped evaluation submission
 COMPARED = ["metrics.parquet", "history.parquet", "table1.md", "table3.md", "fig2.csv"]
 
@@ -109,7 +111,7 @@ def runs(tmp_path_factory):
     profile = layered_profile(yaml.safe_load(USER_PROFILE.read_text()),
                               yaml.safe_load((HERE / "overrides.yaml").read_text()), declared)
     (profile_dir / "config.yaml").write_text(yaml.safe_dump(profile))
-    output = _snakemake(cluster, "--profile", str(profile_dir), timeout=360)
+    output = _snakemake(cluster, "--workflow-profile", str(profile_dir), timeout=360)
     overridden = profile.get("set-resources", {})
     asked = {rule: {**values, **overridden.get(rule, {})} for rule, values in declared.items()}
     return SimpleNamespace(local=local, cluster=cluster, output=output, counts=counts,

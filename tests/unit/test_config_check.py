@@ -15,7 +15,7 @@ from sparse_pkg.config_check import (
     config_error,
     config_file_error,
     load_schema,
-    resolve_networks_file,
+    resolve_config_file,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,11 +173,16 @@ def test_a_list_at_the_top_is_refused(tmp_path):
 
 # networks_file from the repository when Snakemake runs elsewhere (case 9)
 
-def test_networks_file_falls_back_to_the_repository(tmp_path, monkeypatch):
+def _in_workflow(path: str) -> str:
+    """The workflow's own file at ``path`` relative to workflow/ (the Snakefile's workflow_file)."""
+    return str((REPO / "workflow" / path).resolve())
+
+
+def test_networks_file_falls_back_to_the_workflows_own_copy(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert resolve_networks_file("config/networks.yaml", REPO) == str(REPO / "config" /
-                                                                      "networks.yaml")
+    expected = str(REPO / "config" / "networks.yaml")
+    assert resolve_config_file("config/networks.yaml", _in_workflow) == expected
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "networks.yaml").write_text("mnist: {}\n")
-    assert resolve_networks_file("config/networks.yaml", REPO) == "config/networks.yaml"
-    assert resolve_networks_file("nowhere.yaml", REPO) == "nowhere.yaml"  # the loader names it
+    assert resolve_config_file("config/networks.yaml", _in_workflow) == "config/networks.yaml"
+    assert resolve_config_file("nowhere.yaml", _in_workflow) == "nowhere.yaml"  # loader names it

@@ -40,3 +40,34 @@ def test_seeds_are_stable_across_versions():
     assert derive_seed(4321, "background") == 1441657489357003335
     assert _draws(make_generator(4321, "background"))[:3] == [
         0.7337225205714919, 0.6890729813641879, 0.21118364606837758]
+
+
+# A SLURM job given a GPU never falls back to the CPU (sparse_pkg.determinism.resolve_device)
+
+def test_a_cluster_job_given_a_gpu_it_cannot_use_refuses_in_one_line(monkeypatch):
+    import pytest
+    import torch
+
+    from sparse_pkg.determinism import resolve_device
+    from sparse_pkg.errors import InputError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a usable GPU: nothing to refuse")
+    for name in ("SLURM_JOB_GPUS", "SLURM_STEP_GPUS", "SLURM_JOB_ID", "CUDA_VISIBLE_DEVICES"):
+        monkeypatch.delenv(name, raising=False)
+    assert resolve_device("auto").type == "cpu"  # no scheduler, no GPU: the CPU, as before
+    monkeypatch.setenv("SLURM_JOB_ID", "7")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    monkeypatch.setenv("SLURMD_NODENAME", "node3")
+    for requested in ("auto", "cuda"):
+        with pytest.raises(InputError) as caught:
+            resolve_device(requested, "fallback")
+        message = str(caught.value)
+        assert "\n" not in message
+        assert message.startswith("the SLURM job was given GPU 0 on node3, but torch ")
+        assert "compute.device: cpu" in message
+    assert resolve_device("cpu").type == "cpu"  # asked for the CPU: no refusal
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    monkeypatch.setenv("SLURM_JOB_GPUS", "1,2")
+    with pytest.raises(InputError, match="given GPU 1,2 on node3"):
+        resolve_device("auto")

@@ -18,5 +18,5 @@ def test_channels_last_config_reaches_the_train_jobs(tmp_path):
         config = tmp_path / f"config_{on}.yaml"
         config.write_text(yaml.safe_dump(document))
         commands = run_snakemake(tmp_path, config, "-n", "-p").stdout
-        trains = [line for line in commands.splitlines() if "scripts.train " in line]
+        trains = [line for line in commands.splitlines() if "sparse_pkg.commands.train " in line]
         assert trains and all(("--channels-last" in t) == on for t in trains)

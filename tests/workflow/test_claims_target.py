@@ -17,5 +17,6 @@ def test_claims_md_is_a_target_of_the_workflow(tmp_path):
     shutil.copy(REPO / "tests" / "configs" / "tiny.yaml", tmp_path / "tiny.yaml")
     result = run_snakemake(tmp_path, tmp_path / "tiny.yaml", "-n", "-p")
     assert job_counts(result.stdout)["claims"] == 1
-    assert "scripts.report claims" in result.stdout and "results/claims.md" in result.stdout
+    assert "sparse_pkg.commands.report claims" in result.stdout
+    assert "results/claims.md" in result.stdout
     assert "--source-line 'demo run" in result.stdout  # one header line per data set

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 PAPER = REPO / "config" / "paper.yaml"
 PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
 LOCAL_RULES = {"mnist_download", "gsc_download", "verify_data", "aggregate_run", "aggregate",
-               "table", "table3", "claims", "figure2", "figure4", "gsc_noise_figure", "all"}
+               "table", "table3", "claims", "provenance", "figure2", "figure4",
+               "gsc_noise_figure", "all"}
 GPU_RULES = {"train", "evaluate", "evaluate_run", "evaluate_background"}
 GROUP_SIZE = 11  # the profile's group-components: evaluate: 11
 
@@ -102,3 +103,14 @@ def test_the_slurm_profile_leaves_memory_and_time_to_the_rules():
                 *(profile.get("set-resources") or {}).values()]
     for section in sections:
         assert not {"mem_mb", "mem", "runtime", "cpus_per_task"} & set(section), section
+
+
+def test_the_slurm_workflow_profile_keeps_the_default_profiles_settings():
+    """`--workflow-profile workflow/profiles/slurm` replaces workflow/profiles/default: crash
+    recovery (rerun-incomplete) and the failed job's log on the console must not be lost."""
+    default = yaml.safe_load((REPO / "workflow" / "profiles" / "default" / "config.yaml")
+                             .read_text())
+    slurm = yaml.safe_load(PROFILE.read_text())
+    assert default == {"rerun-incomplete": True, "show-failed-logs": True}
+    assert {key: slurm.get(key) for key in default} == default
+    assert "--profile workflow/profiles/slurm" not in (REPO / "README.md").read_text()

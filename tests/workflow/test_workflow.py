@@ -119,14 +119,14 @@ def test_no_command_of_the_paper_run_nears_the_linux_limit(paper_dry_run):
     """Commands that name files of the whole grid (aggregate) must not grow with it unbounded:
     the one-stage aggregate named every level file of every run, about 110 KB."""
     commands = [line for line in paper_dry_run.stdout.splitlines() if "python -P -m " in line]
-    assert any("scripts.aggregate " in line for line in commands)
+    assert any("sparse_pkg.commands.aggregate " in line for line in commands)
     longest = max(commands, key=len)
     assert len(longest) < COMMAND_LIMIT, f"{len(longest)} bytes: {longest[:200]}"
 
 
 def _commands(result, script: str) -> list[str]:
     """The shell commands of a dry run (-n -p) that run ``scripts.<script>``."""
-    return [line for line in result.stdout.splitlines() if f"scripts.{script} " in line]
+    return [line for line in result.stdout.splitlines() if f"sparse_pkg.commands.{script} " in line]
 
 
 def test_paper_yaml_is_merged_key_by_key_over_the_demo(tmp_path):
@@ -178,12 +178,13 @@ def test_a_config_of_the_required_keys_alone_runs_on_the_schema_defaults(tmp_pat
 
 def _jobs(result, rule: str) -> list[tuple[set[str], dict[str, set[str]]]]:
     """Each job of ``rule`` in a dry run (-n -p): its declared inputs and the files its command
-    passes under each option of scripts.aggregate."""
+    passes under each option of sparse_pkg.commands.aggregate."""
     lines = result.stdout.splitlines()
     jobs = []
     for at in (i for i, line in enumerate(lines) if line == f"rule {rule}:"):
         declared = set(lines[at + 1].removeprefix("    input: ").split(", "))
-        words = next(line for line in lines[at:] if "scripts.aggregate " in line).split()
+        words = next(line for line in lines[at:]
+                     if "sparse_pkg.commands.aggregate " in line).split()
         passed = {kind: {words[i + 1] for i, w in enumerate(words) if w == f"--{kind}"}
                   for kind in ("eval", "history", "timing", "background")}
         jobs.append((declared, passed))
@@ -288,12 +289,12 @@ def test_gpu_config_reaches_the_jobs(tmp_path):
     strict = tmp_path / "strict.yaml"
     strict.write_text(yaml.safe_dump(document))
     commands = snakemake(tmp_path, "-n", "-p", configfile=strict).stdout
-    trains = [line for line in commands.splitlines() if "scripts.train " in line]
+    trains = [line for line in commands.splitlines() if "sparse_pkg.commands.train " in line]
     assert trains and all("--device cuda" in t and "--gpu-required" in t for t in trains)
     document["compute"]["on_missing_gpu"] = "fallback"
     strict.write_text(yaml.safe_dump(document))
     commands = snakemake(tmp_path, "-n", "-p", configfile=strict).stdout
-    trains = [line for line in commands.splitlines() if "scripts.train " in line]
+    trains = [line for line in commands.splitlines() if "sparse_pkg.commands.train " in line]
     assert trains and all("--gpu-required" not in t for t in trains)
 
 
@@ -313,13 +314,14 @@ def test_demo_config_scores_all_levels_of_a_run_in_one_job(tmp_path):
 
 def test_demo_dry_run_scores_mnist_on_the_official_test_set(tmp_path):
     commands = snakemake(tmp_path, "-n", "-p", configfile=REPO / "config" / "config.yaml").stdout
-    prepare = [line for line in commands.splitlines() if "scripts.prepare_mnist" in line]
+    prepare = [line for line in commands.splitlines()
+               if "sparse_pkg.commands.prepare_mnist" in line]
     assert len(prepare) == 1 and "--source embedded" in prepare[0], commands[-3000:]
     assert "--test-fraction" not in prepare[0] and "--split-seed" not in prepare[0]
     header = ("data: embedded real MNIST: 5,000 training digits; official 10,000-digit "
               "test set")
     table1 = [line for line in commands.splitlines()
-              if "scripts.report table " in line and "--dataset mnist" in line]
+              if "sparse_pkg.commands.report table " in line and "--dataset mnist" in line]
     assert len(table1) == 1 and header in table1[0], commands[-3000:]
 
 

@@ -5,15 +5,23 @@ import json
 import os
 from pathlib import Path
 
-# sparse_pkg is importable from this checkout (the Snakefile puts it on sys.path); `refuse`
-# (imported there) stops with one line naming the config key or file at fault.
-from sparse_pkg.config_check import resolve_networks_file
+# sparse_pkg is installed (the Snakefile checks its version); `refuse` (imported there) stops
+# with one line naming the config key or file at fault.
+from sparse_pkg.code_fingerprint import command_fingerprint
+from sparse_pkg.config_check import resolve_config_file
 from sparse_pkg.datasets import sources
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.archive import archive_header_problem
 from sparse_pkg.io.sidecar import sidecar_path
 from sparse_pkg.networks_file import load_networks
 from sparse_pkg.noise import level_name
+from sparse_pkg.provenance import (
+    COMMIT_VARIABLE,
+    NOT_GIT,
+    config_sha256,
+    file_sha256,
+    git_commit,
+)
 from sparse_pkg.reporting.paper_layout import TABLE_NUMBERS, figure4_levels
 from sparse_pkg.reporting.run_label import source_line as run_source_line
 
@@ -26,22 +34,26 @@ COMPUTE = config["compute"]
 EVALUATE_PER = COMPUTE["evaluate_per"]
 PROTOCOLS = config["protocols"]
 SEEDS = [config["seed_base"] + i for i in range(config["seeds"])]
-REPO = Path(workflow.basedir).parent
 ENV = "../../envs/sparse.yaml"
 
-# Jobs run the scripts as modules of this checkout, `python -P -m scripts.NAME`: the checkout
-# is on PYTHONPATH (for sparse_pkg too), -P keeps a `scripts` folder of the working folder out.
-# No params value or command text names a location (Snakemake records those, so a path there
-# made a project moved or copied with its results, cp -a, rerun every job: "Params have
-# changed"); the prefix, which Snakemake does not record, follows the checkout.
-shell.prefix(f"export PYTHONPATH='{REPO}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+# What made the results (results/provenance.json): the commit of this workflow's source, and
+# hashes of the configuration as merged and of the runtime lock beside the workflow.
+COMMIT = git_commit(WORKFLOW_DIR) if WORKFLOW_DIR else NOT_GIT
+CONFIG_SHA256 = config_sha256(config)
+LOCK_SHA256 = file_sha256(workflow_file("../requirements/runtime.txt"))
+
+# Jobs run the installed commands, `python -P -m sparse_pkg.commands.NAME` (-P: nothing of the
+# working folder shadows the package). Every job learns the workflow's commit from its
+# environment, for the provenance of its rows: Snakemake does not record the shell prefix, so a
+# new commit alone reruns no job (the code fingerprint below decides what reruns).
+shell.prefix(f"export {COMMIT_VARIABLE}='{COMMIT}'; ")
 
 
-def repo_file(path):
-    """A file of this checkout given as an input, relative to the working folder (Snakemake
-    records the set of input files, so an absolute path would rerun the job in a project moved
-    or copied with its results)."""
-    return os.path.relpath(REPO / path)
+def code(command):
+    """Fingerprint of the library code a command runs (sparse_pkg.code_fingerprint), given to
+    its rules as a param: a change that can change numbers reruns exactly those jobs, a comment
+    or docstring edit reruns nothing."""
+    return command_fingerprint(command)
 
 
 def level_key(level):
@@ -68,7 +80,10 @@ if len(set(LEVELS)) != len(LEVELS):
 # repository (so the default works with --directory elsewhere); every rule reads the result.
 # The loader checks it against sparse_pkg/schemas/networks.schema.yaml (package data, so scripts
 # and an installed package find it too) and stops with one line, as for config.yaml.
-config["networks_file"] = resolve_networks_file(config["networks_file"], REPO)
+config["networks_file"] = resolve_config_file(config["networks_file"], workflow_file)
+# The claims file is an input of rule claims, named relative to the working folder (Snakemake
+# records the set of input files: an absolute path would rerun it in a moved project).
+CLAIMS_FILE = os.path.relpath(resolve_config_file(config["claims_file"], workflow_file))
 try:
     DEFINITIONS = load_networks(config["networks_file"])
 except InputError as exc:
@@ -128,25 +143,37 @@ def gpu_resources():
 
 def run_outputs(dataset, name):
     """The file ``name`` of every run of a data set (history.parquet, timing.parquet)."""
-    return [f"{run_dir(dataset, n, s)}/{name}" for n in networks_of(dataset) for s in SEEDS]
+    return [
+        f"{run_dir(dataset, n, s)}/{name}" for n in networks_of(dataset) for s in SEEDS
+    ]
 
 
 # Data sets whose runs are also scored on the background-noise test set (GSC only).
-BACKGROUND_DATASETS = ["gsc"] if "gsc" in DATASETS and config["gsc"]["background_noise"] else []
+BACKGROUND_DATASETS = (
+    ["gsc"] if "gsc" in DATASETS and config["gsc"]["background_noise"] else []
+)
 
 
 def background_outputs():
-    return [p for d in BACKGROUND_DATASETS for p in run_outputs(d, "eval/background.parquet")]
+    return [
+        p
+        for d in BACKGROUND_DATASETS
+        for p in run_outputs(d, "eval/background.parquet")
+    ]
 
 
-# Stacking the result tables (rules aggregate_run, aggregate): scripts.aggregate's input options.
+# Stacking the result tables (rules aggregate_run, aggregate): sparse_pkg.commands.aggregate's input options.
 KINDS = ("eval", "history", "timing", "background")
 
 
 def tables_in(folder):
     """The four stacked tables in ``folder``, by kind (the outputs of both stages)."""
-    names = {"metrics": "metrics", "history": "history", "timing": "timing",
-             "background": "background_noise"}
+    names = {
+        "metrics": "metrics",
+        "history": "history",
+        "timing": "timing",
+        "background": "background_noise",
+    }
     return {kind: f"{folder}/{name}.parquet" for kind, name in names.items()}
 
 
@@ -169,14 +196,21 @@ def run_files(wildcards):
         "eval": [f"{run}/eval/level_{lv}.parquet" for lv in LEVELS],
         "history": [f"{run}/history.parquet"],
         "timing": [f"{run}/timing.parquet"],
-        "background": [f"{run}/eval/background.parquet"] if scored_on_background else [],
+        "background": (
+            [f"{run}/eval/background.parquet"] if scored_on_background else []
+        ),
     }
 
 
 def every_run_table(kind):
     """Each run's stacked table of ``kind`` (background: of the runs scored on it)."""
     datasets = BACKGROUND_DATASETS if kind == "background" else DATASETS
-    return [run_tables(d, n, s)[kind] for d in datasets for n in networks_of(d) for s in SEEDS]
+    return [
+        run_tables(d, n, s)[kind]
+        for d in datasets
+        for n in networks_of(d)
+        for s in SEEDS
+    ]
 
 
 def final_targets():
@@ -184,17 +218,29 @@ def final_targets():
         f"{RESULTS}/metrics.parquet",
         f"{RESULTS}/history.parquet",
         f"{RESULTS}/table3.md",
+        f"{RESULTS}/table3.html",
+        f"{RESULTS}/provenance.json",
+        f"{RESULTS}/provenance.html",
         f"{RESULTS}/fig2.png",
         f"{RESULTS}/fig2.pdf",
         f"{RESULTS}/fig2.csv",
         f"{RESULTS}/claims.md",
+        f"{RESULTS}/claims.html",
     ]
     if "mnist" in DATASETS:
-        targets += [f"{RESULTS}/table{TABLE_NUMBERS['mnist']}.md", f"{RESULTS}/fig4.png",
-                    f"{RESULTS}/fig4.pdf"]
+        targets += [
+            f"{RESULTS}/table{TABLE_NUMBERS['mnist']}.md",
+            f"{RESULTS}/table{TABLE_NUMBERS['mnist']}.html",
+            f"{RESULTS}/fig4.png",
+            f"{RESULTS}/fig4.pdf",
+        ]
     if "gsc" in DATASETS:
-        targets += [f"{RESULTS}/table{TABLE_NUMBERS['gsc']}.md", f"{RESULTS}/gsc_noise.png",
-                    f"{RESULTS}/gsc_noise.pdf"]
+        targets += [
+            f"{RESULTS}/table{TABLE_NUMBERS['gsc']}.md",
+            f"{RESULTS}/table{TABLE_NUMBERS['gsc']}.html",
+            f"{RESULTS}/gsc_noise.png",
+            f"{RESULTS}/gsc_noise.pdf",
+        ]
     return targets + prepared_sets()
 
 
@@ -221,8 +267,10 @@ def gsc_archive():
         refuse("config key gsc.archive: required with gsc.source: archive")
     # A wrong file (a typo, a web page saved as .tar.gz) is refused before any job starts.
     if "gsc" in DATASETS and (problem := archive_header_problem(GSC["archive"])):
-        refuse(f"config key gsc.archive: {GSC['archive']}: {problem}; point it at "
-               f"{sources.GSC_ARCHIVE}")
+        refuse(
+            f"config key gsc.archive: {GSC['archive']}: {problem}; point it at "
+            f"{sources.GSC_ARCHIVE}"
+        )
     return GSC["archive"]
 
 
@@ -245,10 +293,15 @@ def noisy_sets(dataset):
 def prepared_sets():
     """Every prepared tensor set of the run, all targets of `all`, so that Snakemake rebuilds a
     deleted one (and reruns only the jobs that read it) instead of treating it as an
-    intermediate it may skip (when `all` asked only for results, `rm X` had nothing to do)."""
+    intermediate it may skip (when `all` asked only for results, `rm X` had nothing to do).
+    """
     sets = []
     for dataset in DATASETS:
-        sets += [f"{DATA}/{dataset}/train.pt", f"{DATA}/{dataset}/test.pt", *noisy_sets(dataset)]
+        sets += [
+            f"{DATA}/{dataset}/train.pt",
+            f"{DATA}/{dataset}/test.pt",
+            *noisy_sets(dataset),
+        ]
     if "gsc" in DATASETS:
         sets.append(f"{DATA}/gsc/validation.pt")
         if background_outputs():
@@ -260,8 +313,10 @@ def train_options(wildcards):
     section = config[wildcards.dataset]
     options = []
     if wildcards.dataset == "gsc":
-        options += [f"--validation {DATA}/gsc/validation.pt",
-                    f"--sampling {section['sampling']}"]
+        options += [
+            f"--validation {DATA}/gsc/validation.pt",
+            f"--sampling {section['sampling']}",
+        ]
     if section["max_epochs"]:
         options.append(f"--max-epochs {section['max_epochs']}")
     if section["max_train_samples"]:
@@ -286,5 +341,11 @@ FIG4_LEVELS = [level_key(x) for x in figure4_levels(config["noise_levels"])]
 def source_line(dataset):
     """Header line of a results table and footer of a figure (sparse_pkg.reporting.run_label)."""
     section = config[dataset]
-    return run_source_line(config["run_label"], dataset, section["source"], SEEDS,
-                           section["max_epochs"], section["max_train_samples"])
+    return run_source_line(
+        config["run_label"],
+        dataset,
+        section["source"],
+        SEEDS,
+        section["max_epochs"],
+        section["max_train_samples"],
+    )

@@ -1,5 +1,6 @@
 # Data: MNIST and Speech Commands from their source to tensor sets and noisy test sets.
 
+
 # File names, checksums and official locations are facts of the data (sparse_pkg/datasets/
 # sources.py); the config may name other mirrors (null: the official ones).
 rule mnist_download:
@@ -7,13 +8,16 @@ rule mnist_download:
         expand(f"{DATA}/mnist/raw/{{name}}", name=list(sources.MNIST_MD5)),
     log:
         f"{LOGS}/mnist_download.log",
-    params:
-        mirrors=" ".join(f"--mirror {m}" for m in MNIST["mirrors"] or sources.MNIST_MIRRORS),
-        out_dir=lambda w, output: str(Path(output[0]).parent),
     conda:
         ENV
+    params:
+        code=code("download"),  # library code run: a change reruns the job
+        mirrors=" ".join(
+            f"--mirror {m}" for m in MNIST["mirrors"] or sources.MNIST_MIRRORS
+        ),
+        out_dir=lambda w, output: str(Path(output[0]).parent),
     shell:
-        "python -P -m scripts.download mnist {params.mirrors} --out-dir {params.out_dir} "
+        "python -P -m sparse_pkg.commands.download mnist {params.mirrors} --out-dir {params.out_dir} "
         "2> {log}"
 
 
@@ -28,17 +32,18 @@ rule mnist_prepare:
         f"{LOGS}/mnist_prepare.log",
     benchmark:
         f"{BENCH}/mnist_prepare.tsv"
-    params:
-        source="embedded" if MNIST["source"] == "embedded" else "directory",
-        idx_dir=lambda w: f"--idx-dir {mnist_idx_dir()}" if mnist_idx_dir() else "",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,  # minutes
-    conda:
-        ENV
+    params:
+        code=code("prepare_mnist"),  # library code run: a change reruns the job
+        source="embedded" if MNIST["source"] == "embedded" else "directory",
+        idx_dir=lambda w: f"--idx-dir {mnist_idx_dir()}" if mnist_idx_dir() else "",
     shell:
-        "python -P -m scripts.prepare_mnist --source {params.source} {params.idx_dir} "
+        "python -P -m sparse_pkg.commands.prepare_mnist --source {params.source} {params.idx_dir} "
         "--train-out {output.train} --test-out {output.test} 2> {log}"
 
 
@@ -52,16 +57,17 @@ rule mnist_noise:
         sum=sidecar(f"{DATA}/mnist/noisy/level_{{level}}.pt"),
     log:
         f"{LOGS}/mnist_noise/level_{{level}}.log",
-    params:
-        noise_seed=MNIST["noise_seed"],
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,  # minutes
-    conda:
-        ENV
+    params:
+        code=code("mnist_noise"),  # library code run: a change reruns the job
+        noise_seed=MNIST["noise_seed"],
     shell:
-        "python -P -m scripts.mnist_noise --test {input.test} "
+        "python -P -m sparse_pkg.commands.mnist_noise --test {input.test} "
         "--noise-level {wildcards.level} --noise-seed {params.noise_seed} "
         "--out {output.noisy} 2> {log}"
 
@@ -73,17 +79,18 @@ rule gsc_synthetic_archive:
         f"{LOGS}/gsc_synthetic_archive.log",
     benchmark:
         f"{BENCH}/gsc_synthetic_archive.tsv"
-    params:
-        speakers=GSC["synthetic"]["speakers"],
-        utterances=GSC["synthetic"]["utterances_per_word"],
-        seed=GSC["synthetic"]["seed"],
+    conda:
+        ENV
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,  # minutes
-    conda:
-        ENV
+    params:
+        code=code("make_synthetic_gsc"),  # library code run: a change reruns the job
+        speakers=GSC["synthetic"]["speakers"],
+        utterances=GSC["synthetic"]["utterances_per_word"],
+        seed=GSC["synthetic"]["seed"],
     shell:
-        "python -P -m scripts.make_synthetic_gsc --out {output} --speakers {params.speakers} "
+        "python -P -m sparse_pkg.commands.make_synthetic_gsc --out {output} --speakers {params.speakers} "
         "--utterances-per-word {params.utterances} --seed {params.seed} 2> {log}"
 
 
@@ -92,13 +99,14 @@ rule gsc_download:
         f"{DATA}/gsc/{sources.GSC_ARCHIVE}",
     log:
         f"{LOGS}/gsc_download.log",
-    params:
-        url=GSC["url"] or sources.GSC_URL,
-        sha256=sources.GSC_SHA256,
     conda:
         ENV
+    params:
+        code=code("download"),  # library code run: a change reruns the job
+        url=GSC["url"] or sources.GSC_URL,
+        sha256=sources.GSC_SHA256,
     shell:
-        "python -P -m scripts.download file --url {params.url} --sha256 {params.sha256} "
+        "python -P -m sparse_pkg.commands.download file --url {params.url} --sha256 {params.sha256} "
         "--out {output} --hint 'put the archive at {output}, or set config keys gsc.source: "
         "archive and gsc.archive: PATH' 2> {log}"
 
@@ -118,18 +126,19 @@ rule gsc_extract:
         f"{LOGS}/gsc_extract.log",
     benchmark:
         f"{BENCH}/gsc_extract.tsv"
+    conda:
+        ENV
+    resources:
+        mem_mb=lambda wc, attempt: 8000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,  # minutes
     params:
+        code=code("extract_gsc"),  # library code run: a change reruns the job
         verify=f"--sha256 {sources.GSC_SHA256}" if GSC["source"] == "archive" else "",
         key="--config-key gsc.archive" if GSC["source"] == "archive" else "",
         skip="--skip-bad" if GSC["skip_bad_wavs"] else "",
         store=f"{DATA}/gsc/extracted",
-    resources:
-        mem_mb=lambda wc, attempt: 8000 * attempt,
-        runtime=lambda wc, attempt: 120 * attempt,  # minutes
-    conda:
-        ENV
     shell:
-        "python -P -m scripts.extract_gsc --archive {input.archive} {params.verify} {params.key} "
+        "python -P -m sparse_pkg.commands.extract_gsc --archive {input.archive} {params.verify} {params.key} "
         "--dest {output.clips} --manifest-out {output.manifest} "
         "--skipped-out {output.skipped} --store {params.store} {params.skip} 2> {log}"
 
@@ -146,16 +155,17 @@ rule gsc_eval_features:
         f"{LOGS}/gsc_eval_features.log",
     benchmark:
         f"{BENCH}/gsc_eval_features.tsv"
-    params:
-        device=COMPUTE["device"],
+    conda:
+        ENV
     threads: COMPUTE["prepare_threads"]
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,  # minutes
-    conda:
-        ENV
+    params:
+        code=code("gsc_features"),  # library code run: a change reruns the job
+        device=COMPUTE["device"],
     shell:
-        "python -P -m scripts.gsc_features eval --manifest {input.manifest} "
+        "python -P -m sparse_pkg.commands.gsc_features eval --manifest {input.manifest} "
         "--root {input.clips} --validation-out {output.validation} --test-out {output.test} "
         "--threads {threads} --device {params.device} 2> {log}"
 
@@ -173,17 +183,18 @@ rule gsc_noise:
         f"{LOGS}/gsc_noise/level_{{level}}.log",
     benchmark:
         f"{BENCH}/gsc_noise/level_{{level}}.tsv"
-    params:
-        seed=GSC["noise_seed"],
-        device=COMPUTE["device"],
+    conda:
+        ENV
     threads: COMPUTE["prepare_threads"]
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,  # minutes
-    conda:
-        ENV
+    params:
+        code=code("gsc_features"),  # library code run: a change reruns the job
+        seed=GSC["noise_seed"],
+        device=COMPUTE["device"],
     shell:
-        "python -P -m scripts.gsc_features noisy --manifest {input.manifest} "
+        "python -P -m sparse_pkg.commands.gsc_features noisy --manifest {input.manifest} "
         "--root {input.clips} --noise-level {wildcards.level} --noise-seed {params.seed} "
         "--out {output.noisy} --threads {threads} --device {params.device} 2> {log}"
 
@@ -197,17 +208,18 @@ rule gsc_background:
         sum=sidecar(f"{DATA}/gsc/background.pt"),
     log:
         f"{LOGS}/gsc_background.log",
-    params:
-        seed=GSC["noise_seed"],
-        device=COMPUTE["device"],
+    conda:
+        ENV
     threads: COMPUTE["prepare_threads"]
     resources:
         mem_mb=lambda wc, attempt: 16000 * attempt,
         runtime=lambda wc, attempt: 60 * attempt,  # minutes
-    conda:
-        ENV
+    params:
+        code=code("gsc_features"),  # library code run: a change reruns the job
+        seed=GSC["noise_seed"],
+        device=COMPUTE["device"],
     shell:
-        "python -P -m scripts.gsc_features background --manifest {input.manifest} "
+        "python -P -m sparse_pkg.commands.gsc_features background --manifest {input.manifest} "
         "--root {input.clips} --noise-seed {params.seed} --out {output.background} "
         "--threads {threads} --device {params.device} 2> {log}"
 
@@ -223,19 +235,20 @@ rule gsc_train_features:
         f"{LOGS}/gsc_train_features.log",
     benchmark:
         f"{BENCH}/gsc_train_features.tsv"
-    params:
-        silence=GSC["silence_fraction"],
-        copies=GSC["augmented_copies"],
-        seed=GSC["augment_seed"],
-        device=COMPUTE["device"],
+    conda:
+        ENV
     threads: COMPUTE["prepare_threads"]
     resources:
         mem_mb=lambda wc, attempt: 24000 * attempt,
         runtime=lambda wc, attempt: 240 * attempt,  # minutes
-    conda:
-        ENV
+    params:
+        code=code("gsc_features"),  # library code run: a change reruns the job
+        silence=GSC["silence_fraction"],
+        copies=GSC["augmented_copies"],
+        seed=GSC["augment_seed"],
+        device=COMPUTE["device"],
     shell:
-        "python -P -m scripts.gsc_features train --manifest {input.manifest} "
+        "python -P -m sparse_pkg.commands.gsc_features train --manifest {input.manifest} "
         "--root {input.clips} --silence-fraction {params.silence} "
         "--augmented-copies {params.copies} --augment-seed {params.seed} --out {output.train} "
         "--threads {threads} --device {params.device} 2> {log}"
@@ -250,14 +263,16 @@ rule verify_data:
         sum=sidecar(f"{DATA}/{{prepared}}.pt"),
     output:
         checked(f"{DATA}/{{prepared}}.pt"),
-    wildcard_constraints:
-        prepared=r"(mnist|gsc)/(train|test|validation|background|noisy/level_[0-9.]+)",
     log:
         f"{LOGS}/verify_data/{{prepared}}.log",
+    wildcard_constraints:
+        prepared=r"(mnist|gsc)/(train|test|validation|background|noisy/level_[0-9.]+)",
+    conda:
+        ENV
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=lambda wc, attempt: 10 * attempt,  # minutes
-    conda:
-        ENV
+    params:
+        code=code("verify_data"),  # library code run: a change reruns the job
     shell:
-        "python -P -m scripts.verify_data {input.data} --out {output} 2> {log}"
+        "python -P -m sparse_pkg.commands.verify_data {input.data} --out {output} 2> {log}"

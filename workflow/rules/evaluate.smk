@@ -18,21 +18,24 @@ if EVALUATE_PER == "run":
             ),
         log:
             f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/levels.log",
+        conda:
+            ENV
+        threads: COMPUTE["eval_threads"]
+        resources:
+            **gpu_resources(),
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 60 * attempt,  # minutes
         params:
-            checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
+            code=code("evaluate"),  # library code run: a change reruns the job
+            checkpoints=lambda w, input: " ".join(
+                f"--checkpoint {c}" for c in input.checkpoints
+            ),
             levels=" ".join(f"--noise-level {lv}" for lv in LEVELS),
             tests=lambda w, input: " ".join(f"--test {t}" for t in input.tests),
             outs=lambda w, output: " ".join(f"--out {o}" for o in output),
             device=COMPUTE["device"],
-        threads: COMPUTE["eval_threads"]
-        resources:
-            mem_mb=lambda wc, attempt: 4000 * attempt,
-            runtime=lambda wc, attempt: 60 * attempt,  # minutes
-            **gpu_resources(),
-        conda:
-            ENV
         shell:
-            "python -P -m scripts.evaluate {params.checkpoints} {params.tests} {params.levels} "
+            "python -P -m sparse_pkg.commands.evaluate {params.checkpoints} {params.tests} {params.levels} "
             "{params.outs} --threads {threads} --device {params.device} 2> {log}"
 
 else:
@@ -46,20 +49,23 @@ else:
             f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/level_{{level}}.parquet",
         log:
             f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/level_{{level}}.log",
-        params:
-            checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
-            device=COMPUTE["device"],
-        threads: COMPUTE["eval_threads"]
-        resources:
-            mem_mb=lambda wc, attempt: 4000 * attempt,
-            runtime=lambda wc, attempt: 10 * attempt,  # minutes
-            **gpu_resources(),
         group:
             "evaluate"
         conda:
             ENV
+        threads: COMPUTE["eval_threads"]
+        resources:
+            **gpu_resources(),
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 10 * attempt,  # minutes
+        params:
+            code=code("evaluate"),  # library code run: a change reruns the job
+            checkpoints=lambda w, input: " ".join(
+                f"--checkpoint {c}" for c in input.checkpoints
+            ),
+            device=COMPUTE["device"],
         shell:
-            "python -P -m scripts.evaluate {params.checkpoints} --test {input.test} "
+            "python -P -m sparse_pkg.commands.evaluate {params.checkpoints} --test {input.test} "
             "--noise-level {wildcards.level} --out {output} --threads {threads} "
             "--device {params.device} 2> {log}"
 
@@ -73,20 +79,23 @@ rule evaluate_background:
         f"{RESULTS}/runs/{{dataset}}/{{network}}/seed_{{seed}}/eval/background.parquet",
     log:
         f"{LOGS}/evaluate/{{dataset}}/{{network}}/seed_{{seed}}/background.log",
-    params:
-        checkpoints=lambda w, input: " ".join(f"--checkpoint {c}" for c in input.checkpoints),
-        device=COMPUTE["device"],
-    threads: COMPUTE["eval_threads"]
-    resources:
-        mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=lambda wc, attempt: 10 * attempt,  # minutes
-        **gpu_resources(),
     group:
         "evaluate"
     conda:
         ENV
+    threads: COMPUTE["eval_threads"]
+    resources:
+        **gpu_resources(),
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 10 * attempt,  # minutes
+    params:
+        code=code("evaluate"),  # library code run: a change reruns the job
+        checkpoints=lambda w, input: " ".join(
+            f"--checkpoint {c}" for c in input.checkpoints
+        ),
+        device=COMPUTE["device"],
     shell:
-        "python -P -m scripts.evaluate {params.checkpoints} --test {input.test} "
+        "python -P -m sparse_pkg.commands.evaluate {params.checkpoints} --test {input.test} "
         "--out {output} --threads {threads} --device {params.device} 2> {log}"
 
 
@@ -95,7 +104,7 @@ rule evaluate_background:
 # Linux allows one command; each command here names one run's files, or four tables per run.
 # Every file a command reads is a declared input, passed under the option of its kind.
 STACK = (
-    "python -P -m scripts.aggregate {params.files} --metrics-out {output.metrics} "
+    "python -P -m sparse_pkg.commands.aggregate {params.files} --metrics-out {output.metrics} "
     "--history-out {output.history} --timing-out {output.timing} "
     "--background-out {output.background} 2> {log}"
 )
@@ -108,10 +117,11 @@ rule aggregate_run:
         **run_tables("{dataset}", "{network}", "{seed}"),
     log:
         f"{LOGS}/aggregate/{{dataset}}/{{network}}/seed_{{seed}}.log",
-    params:
-        files=files_by_kind,
     conda:
         ENV
+    params:
+        code=code("aggregate"),  # library code run: a change reruns the job
+        files=files_by_kind,
     shell:
         STACK
 
@@ -126,9 +136,10 @@ rule aggregate:
         **tables_in(RESULTS),
     log:
         f"{LOGS}/aggregate.log",
-    params:
-        files=files_by_kind,
     conda:
         ENV
+    params:
+        code=code("aggregate"),  # library code run: a change reruns the job
+        files=files_by_kind,
     shell:
         STACK

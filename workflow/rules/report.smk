@@ -4,77 +4,141 @@ import shlex
 
 from sparse_pkg.reporting.paper_layout import table_dataset
 
+
 rule table:
     input:
         metrics=rules.aggregate.output.metrics,
+        provenance=f"{RESULTS}/provenance.json",
     output:
-        report(f"{RESULTS}/table{{number}}.md", caption="../report/tables.rst",
-               category="Tables"),
-    wildcard_constraints:
-        number="|".join(str(n) for n in TABLE_NUMBERS.values()),
+        md=f"{RESULTS}/table{{number}}.md",
+        html=report(
+            f"{RESULTS}/table{{number}}.html",
+            caption="../report/tables.rst",
+            category="Tables",
+            labels={"table": "Table {number}"},
+        ),
     log:
         f"{LOGS}/table{{number}}.log",
+    wildcard_constraints:
+        number="|".join(str(n) for n in TABLE_NUMBERS.values()),
+    conda:
+        ENV
     params:
+        code=code("report"),  # library code run: a change reruns the job
         dataset=lambda w: table_dataset(w.number),
         source=lambda w: source_line(table_dataset(w.number)),
         definitions=config["networks_file"],
-    conda:
-        ENV
     shell:
-        "python -P -m scripts.report table --metrics {input.metrics} "
+        "python -P -m sparse_pkg.commands.report table --metrics {input.metrics} "
         "--definitions {params.definitions} --dataset {params.dataset} "
-        "--source-line '{params.source}' --out {output} 2> {log}"
+        "--source-line '{params.source}' --provenance {input.provenance} --out {output.md} "
+        "--html {output.html} 2> {log}"
 
 
 rule table3:
     input:
         config["networks_file"],
     output:
-        report(f"{RESULTS}/table3.md", caption="../report/table3.rst", category="Tables"),
+        md=f"{RESULTS}/table3.md",
+        html=report(
+            f"{RESULTS}/table3.html",
+            caption="../report/table3.rst",
+            category="Tables",
+            labels={"table": "Table 3"},
+        ),
     log:
         f"{LOGS}/table3.log",
     conda:
         ENV
+    params:
+        code=code("report"),  # library code run: a change reruns the job
     shell:
-        "python -P -m scripts.report table3 --definitions {input} --out {output} 2> {log}"
+        "python -P -m sparse_pkg.commands.report table3 --definitions {input} --out {output.md} "
+        "--html {output.html} 2> {log}"
 
 
-# The paper's claims (config/claims.yaml, in this repository) tested on the run's results.
+# The paper's claims (config key claims_file, by default config/claims.yaml) tested on the run's
+# results.
 rule claims:
     input:
         metrics=rules.aggregate.output.metrics,
         figure2=f"{RESULTS}/fig2.csv",
-        claims=repo_file("config/claims.yaml"),
+        claims=CLAIMS_FILE,
+        provenance=f"{RESULTS}/provenance.json",
     output:
-        report(f"{RESULTS}/claims.md", caption="../report/claims.rst", category="Tables"),
+        md=f"{RESULTS}/claims.md",
+        html=report(
+            f"{RESULTS}/claims.html",
+            caption="../report/claims.rst",
+            category="Tables",
+            labels={"table": "Claims"},
+        ),
     log:
         f"{LOGS}/claims.log",
-    params:
-        definitions=config["networks_file"],
-        sources=" ".join(f"--source-line {shlex.quote(source_line(d))}" for d in DATASETS),
     conda:
         ENV
+    params:
+        code=code("report"),  # library code run: a change reruns the job
+        definitions=config["networks_file"],
+        sources=" ".join(
+            f"--source-line {shlex.quote(source_line(d))}" for d in DATASETS
+        ),
     shell:
-        "python -P -m scripts.report claims --metrics {input.metrics} "
+        "python -P -m sparse_pkg.commands.report claims --metrics {input.metrics} "
         "--definitions {params.definitions} --claims {input.claims:q} "
-        "--figure2 {input.figure2} {params.sources} --out {output} 2> {log}"
+        "--figure2 {input.figure2} {params.sources} --provenance {input.provenance} "
+        "--out {output.md} --html {output.html} 2> {log}"
+
+
+# What made the results: workflow version and commit, config and lock hashes, and each software
+# and hardware environment that trained or scored a run (from the rows' environment column).
+rule provenance:
+    input:
+        history=rules.aggregate.output.history,
+        metrics=rules.aggregate.output.metrics,
+    output:
+        json=f"{RESULTS}/provenance.json",
+        html=report(
+            f"{RESULTS}/provenance.html",
+            caption="../report/provenance.rst",
+            category="Provenance",
+            labels={"page": "Provenance"},
+        ),
+    log:
+        f"{LOGS}/provenance.log",
+    conda:
+        ENV
+    params:
+        code=code("report"),  # library code run: a change reruns the job
+        version=VERSION,
+        commit=COMMIT,
+        config_sha256=CONFIG_SHA256,
+        lock_sha256=LOCK_SHA256,
+    shell:
+        "python -P -m sparse_pkg.commands.report provenance --history {input.history} "
+        "--metrics {input.metrics} --version {params.version} --commit '{params.commit}' "
+        "--config-sha256 {params.config_sha256} --lock-sha256 {params.lock_sha256} "
+        "--out {output.json} --html {output.html} 2> {log}"
 
 
 rule figure2:
     output:
-        png=report(f"{RESULTS}/fig2.png", caption="../report/fig2.rst", category="Figures"),
+        png=report(
+            f"{RESULTS}/fig2.png", caption="../report/fig2.rst", category="Figures"
+        ),
         pdf=f"{RESULTS}/fig2.pdf",
         csv=f"{RESULTS}/fig2.csv",
     log:
         f"{LOGS}/figure2.log",
+    conda:
+        ENV
     params:
+        code=code("report"),  # library code run: a change reruns the job
         trials=config["figure2"]["trials"],
         seed=config["figure2"]["seed"],
         label=f"{config['run_label']} run",
-    conda:
-        ENV
     shell:
-        "python -P -m scripts.report figure2 --trials {params.trials} --seed {params.seed} "
+        "python -P -m sparse_pkg.commands.report figure2 --trials {params.trials} --seed {params.seed} "
         "--png {output.png} --pdf {output.pdf} --csv {output.csv} --label {params.label:q} "
         "2> {log}"
 
@@ -84,19 +148,22 @@ rule figure4:
         metrics=rules.aggregate.output.metrics,
         samples=expand(f"{DATA}/mnist/noisy/level_{{level}}.pt", level=FIG4_LEVELS),
     output:
-        png=report(f"{RESULTS}/fig4.png", caption="../report/fig4.rst", category="Figures"),
+        png=report(
+            f"{RESULTS}/fig4.png", caption="../report/fig4.rst", category="Figures"
+        ),
         pdf=f"{RESULTS}/fig4.pdf",
     log:
         f"{LOGS}/figure4.log",
+    conda:
+        ENV
     params:
+        code=code("report"),  # library code run: a change reruns the job
         samples=lambda w, input: " ".join(f"--sample {p}" for p in input.samples),
         definitions=config["networks_file"],
         protocol=FIGURE_PROTOCOL,
         label=source_line("mnist"),
-    conda:
-        ENV
     shell:
-        "python -P -m scripts.report figure4 --metrics {input.metrics} "
+        "python -P -m sparse_pkg.commands.report figure4 --metrics {input.metrics} "
         "--definitions {params.definitions} {params.samples} --protocol {params.protocol} "
         "--png {output.png} --pdf {output.pdf} --label {params.label:q} 2> {log}"
 
@@ -105,18 +172,22 @@ rule gsc_noise_figure:
     input:
         metrics=rules.aggregate.output.metrics,
     output:
-        png=report(f"{RESULTS}/gsc_noise.png", caption="../report/gsc_noise.rst",
-                   category="Figures"),
+        png=report(
+            f"{RESULTS}/gsc_noise.png",
+            caption="../report/gsc_noise.rst",
+            category="Figures",
+        ),
         pdf=f"{RESULTS}/gsc_noise.pdf",
     log:
         f"{LOGS}/gsc_noise_figure.log",
+    conda:
+        ENV
     params:
+        code=code("report"),  # library code run: a change reruns the job
         definitions=config["networks_file"],
         protocol=FIGURE_PROTOCOL,
         label=source_line("gsc"),
-    conda:
-        ENV
     shell:
-        "python -P -m scripts.report gsc-noise --metrics {input.metrics} "
+        "python -P -m sparse_pkg.commands.report gsc-noise --metrics {input.metrics} "
         "--definitions {params.definitions} --protocol {params.protocol} "
         "--png {output.png} --pdf {output.pdf} --label {params.label:q} 2> {log}"

@@ -13,21 +13,22 @@ rule train:
         f"{LOGS}/train/{{dataset}}/{{network}}/seed_{{seed}}.log",
     benchmark:
         f"{BENCH}/train/{{dataset}}/{{network}}/seed_{{seed}}.tsv"
+    conda:
+        ENV
+    threads: COMPUTE["train_threads"]
+    resources:
+        **gpu_resources(),
+        mem_mb=lambda wc, attempt: 16000 * attempt,
+        runtime=lambda wc, attempt: 720 * attempt,  # minutes
     params:
+        code=code("train"),  # library code run: a change reruns the job
         definition=definition_json,  # editing one network reruns only that network's jobs
         definitions=config["networks_file"],
         options=train_options,
         out_dir=lambda w, output: str(Path(output.history).parent),
         device=COMPUTE["device"],
-    threads: COMPUTE["train_threads"]
-    resources:
-        mem_mb=lambda wc, attempt: 16000 * attempt,
-        runtime=lambda wc, attempt: 720 * attempt,  # minutes
-        **gpu_resources(),
-    conda:
-        ENV
     shell:
-        "python -P -m scripts.train --definitions {params.definitions} "
+        "python -P -m sparse_pkg.commands.train --definitions {params.definitions} "
         "--dataset {wildcards.dataset} --network {wildcards.network} --seed {wildcards.seed} "
         "--train {input.train} "
         "--test {input.test} {params.options} --out-dir {params.out_dir} --threads {threads} "
