@@ -13,7 +13,8 @@ DEV_LOCK     := requirements/dev.txt
 TORCH_PAIR   := requirements/torch-pair.txt
 RUN_STAMP    := $(VENV)/.installed-runtime
 DEV_STAMP    := $(VENV)/.installed-dev
-UV_VERSION   := 0.13.9
+# uv: the dev lock's version (the report test builds a runtime-only venv with it)
+UV_VERSION   := 0.13.10
 # `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release the ranges allow.
 LOCK_FLAGS   ?=
 UV_COMPILE    = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \

@@ -4,6 +4,7 @@ inputs in one line."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 
 import pandas as pd
@@ -25,7 +26,7 @@ from tests.helpers.training import (
 
 ROW_COLUMNS = [
     "dataset", "network", "seed", "protocol", "selected_epoch", "noise_level", "correct", "total",
-    "accuracy", "per_class_correct", "per_class_total",
+    "accuracy", "per_class_correct", "per_class_total", "environment",
 ]  # fmt: skip
 
 
@@ -75,6 +76,8 @@ def test_checkpoint_evaluates_in_a_fresh_process(tmp_path):
     row = pd.read_parquet(good_out)
     assert list(row.columns) == ROW_COLUMNS and len(row) == 1
     row = row.iloc[0]
+    made_by = json.loads(row.environment)  # where the scores were computed (provenance.json)
+    assert made_by["device"] == "cpu" and made_by["torch"] == torch.__version__
     assert list(row.per_class_correct) == expected_correct
     assert list(row.per_class_total) == expected_total
     assert row.correct == sum(expected_correct) and row.total == sum(expected_total)

@@ -160,7 +160,7 @@ def test_editing_one_network_reruns_only_its_jobs_and_the_report(clean_run):
         assert job_counts(output) == {
             "train": 1, "evaluate_run": 1, "aggregate_run": 1,  # sparseCNN1's run alone
             "aggregate": 1, "table": 2, "table3": 1, "figure4": 1, "gsc_noise_figure": 1,
-            "claims": 1, "all": 1,
+            "claims": 1, "provenance": 1, "all": 1,
         }
         assert "network=sparseCNN1" in output and "network=denseCNN1" not in output
     finally:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -329,7 +332,8 @@ def test_demo_dry_run_scores_mnist_on_the_official_test_set(tmp_path):
 def test_html_report_holds_the_figures_and_tables(finished_run):
     snakemake(finished_run, "--report", "results/report.html")
     html = (finished_run / "results" / "report.html").read_text(errors="replace")
-    for name in ["table1.md", "table2.md", "table3.md", "fig2.png", "fig4.png", "gsc_noise.png"]:
+    for name in ["table1.html", "table2.html", "table3.html", "claims.html", "provenance.html",
+                 "fig2.png", "fig4.png", "gsc_noise.png"]:
         assert name in html, name
 
 
@@ -447,3 +451,59 @@ def test_make_run_checks_the_config_file_before_snakemake(tmp_path):
     assert commands[0].endswith("python -m sparse_pkg.config_check my_config.yaml")
     assert "snakemake --cores" in commands[1]
     assert "--configfile my_config.yaml" in result.stdout
+
+
+# The report, in an environment installed from the runtime lock alone (what `make run` makes)
+
+@pytest.fixture(scope="module")
+def runtime_python(tmp_path_factory) -> Path:
+    """A fresh venv with the runtime lock's exact, hash-checked packages and the project itself
+    (a normal, non-editable install), and nothing of the dev lock. uv links from its cache, so
+    only the first build on a machine downloads torch."""
+    uv = Path(sys.executable).with_name("uv")
+    if not uv.exists():
+        pytest.skip("uv is not in this venv (make test installs it from the dev lock)")
+    venv = tmp_path_factory.mktemp("runtime") / "venv"
+    subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)],
+                   check=True)
+    python = venv / "bin" / "python"
+    for args in (["--require-hashes", "-r", str(REPO / "requirements" / "runtime.txt")],
+                 ["--no-deps", str(REPO)]):
+        done = subprocess.run([str(uv), "pip", "install", "--quiet", "--python", str(python),
+                               *args], capture_output=True, text=True, timeout=1500)
+        assert done.returncode == 0, done.stderr[-3000:]
+    return python
+
+
+def _report_entries(report: Path) -> dict[str, dict]:
+    """Snakemake's report: each result's name -> its mime type and decoded content."""
+    text = report.read_text()
+    entries = {}
+    pattern = (r'"name": "([^"]+)", "filename": "[^"]+".*?"mime_type": "([^"]+)".*?'
+               r'"data_uri": "data:[^"]*;base64,([A-Za-z0-9+/=]+)"')
+    for name, mime, data in re.findall(pattern, text, flags=re.S):
+        entries[name] = {"mime": mime, "content": base64.b64decode(data)}
+    return entries
+
+
+@pytest.mark.slow
+def test_the_report_shows_tables_inline_from_the_runtime_install(finished_run, runtime_python):
+    bin_dir = runtime_python.parent
+    assert not (bin_dir / "pytest").exists() and (bin_dir / "snakemake").exists()
+    report = finished_run / "results" / "report.html"
+    result = subprocess.run(
+        [str(bin_dir / "snakemake"), "--snakefile", str(REPO / "workflow" / "Snakefile"),
+         "--configfile", str(TINY), "--config", f"networks_file={REPO / 'config/networks.yaml'}",
+         "--report", str(report)],
+        cwd=finished_run, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    entries = _report_entries(report)
+    for name in ("table1.html", "table2.html", "table3.html", "claims.html", "provenance.html"):
+        assert entries[name]["mime"] == "text/html", name  # shown in the page, not a download
+        page = entries[name]["content"].decode()
+        assert "<table>" in page and "<th" in page, name
+    for name in ("table1.html", "table2.html", "claims.html", "provenance.html"):
+        assert "Made by sparse_pkg " in entries[name]["content"].decode(), name
+    assert {"fig2.png", "fig4.png", "gsc_noise.png"} <= set(entries)
+    assert not any(name.endswith(".md") for name in entries)

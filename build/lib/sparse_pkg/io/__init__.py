@@ -1,0 +1,1 @@
+"""File handling: atomic writes, checksums, downloads, archive extraction, tensor files."""
