@@ -120,3 +120,53 @@ def test_many_torch_threads_go_to_topk(monkeypatch):
 
 def test_empty_batch():
     assert top_k_mask(torch.empty(0, 8), 3, torch.float32).shape == (0, 8)
+
+
+# NaN beside a tie at the threshold: the count of scores at or above the k-th value is exactly k,
+# so only the NaN itself can tell that the row is topk's to decide (topk ranks NaN highest).
+
+def nan_and_tie_rows(n: int, k: int, nans: int, dtype: torch.dtype) -> torch.Tensor:
+    """Rows of distinct scores below 1, then ``nans`` NaNs and k scores equal to 1.0 placed at
+    different positions in each row."""
+    generator = torch.Generator().manual_seed(1000 * nans + k)
+    rows = torch.rand(4, n, generator=generator, dtype=torch.float64).mul_(0.9).to(dtype)
+    for r in range(4):
+        where = torch.randperm(n, generator=generator)[: nans + k]
+        rows[r, where[:nans]] = float("nan")
+        rows[r, where[nans:]] = 1.0
+    return rows
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("nans", range(1, 9))
+def test_nan_beside_a_tie_at_the_threshold_is_topks_choice(nans, dtype, threads):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for k in (2, 5):
+            scores = nan_and_tie_rows(4096, k, nans, dtype)
+            assert torch.equal(top_k_mask(scores, k, dtype), topk_mask(scores, k)), (k, nans)
+    finally:
+        torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_row_of_nan_and_a_row_whose_threshold_is_nan(dtype):
+    n, k = 4096, 3
+    scores = torch.rand(3, n, generator=torch.Generator().manual_seed(5), dtype=dtype)
+    scores[0] = float("nan")  # every score NaN
+    scores[1, :k + 2] = float("nan")  # more NaNs than winners: the k-th largest is NaN
+    scores[2, 7] = float("nan")  # one NaN among distinct scores, no tie at all
+    assert torch.equal(top_k_mask(scores, k, dtype), topk_mask(scores, k))
+
+
+def test_kwinners_keeps_topks_winners_with_nan_and_ties():
+    """Through the layer's function: the units kept are topk's (NaN passes through as NaN)."""
+    from sparse_pkg.layers.kwinners import kwinners
+
+    x = nan_and_tie_rows(4096, 2, 1, torch.float32)
+    out = kwinners(x, torch.zeros(4096), 2, 0.0)
+    expected = x.masked_fill(topk_mask(x, 2) == 0, 0.0)
+    assert torch.equal(torch.isnan(out), torch.isnan(expected))
+    assert torch.equal(out.nan_to_num(7.0), expected.nan_to_num(7.0))

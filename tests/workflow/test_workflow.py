@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -507,3 +508,51 @@ def test_the_report_shows_tables_inline_from_the_runtime_install(finished_run, r
         assert "Made by sparse_pkg " in entries[name]["content"].decode(), name
     assert {"fig2.png", "fig4.png", "gsc_noise.png"} <= set(entries)
     assert not any(name.endswith(".md") for name in entries)
+
+
+@pytest.mark.slow
+def test_provenance_records_what_made_the_run(finished_run):
+    """Each field of results/provenance.json against what this test finds independently."""
+    import platform
+    import socket
+
+    import torch
+
+    import sparse_pkg
+    from sparse_pkg.provenance import NOT_GIT, cpu_model
+
+    text = (finished_run / "results" / "provenance.json").read_text()
+    record = json.loads(text)
+    work = record["workflow"]
+    assert work["version"] == sparse_pkg.__version__
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+                          text=True)
+    if head.returncode == 0:
+        assert work["commit"].removesuffix("+dirty") == head.stdout.strip()
+    else:
+        assert work["commit"] == NOT_GIT
+    lock = hashlib.sha256((REPO / "requirements" / "runtime.txt").read_bytes()).hexdigest()
+    assert work["lock_sha256"] == lock
+    assert re.fullmatch(r"[0-9a-f]{64}", work["config_sha256"])
+    runs = {f"{d}/{n}/seed_{s}" for d, nets in
+            [("mnist", ["denseCNN1", "sparseCNN1"]), ("gsc", ["denseCNN2_DR00", "sparseCNN2"])]
+            for n in nets for s in (42, 43)}
+    for kind, key in (("training", "trained"), ("evaluation", "evaluated")):
+        assert {r for group in record[kind] for r in group[key]} == runs, kind
+        for group in record[kind]:
+            env = group["environment"]
+            assert env["sparse_pkg"] == sparse_pkg.__version__
+            assert env["commit"] == work["commit"]
+            assert env["torch"] == torch.__version__ and env["device"] == "cpu"
+            assert env["cpu"] == cpu_model()
+            assert env["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+            assert env["torch_threads"] == 1  # train_threads and eval_threads of tiny.yaml
+            assert env["python"] == platform.python_version()
+    assert record["environments"] == 1
+    assert socket.gethostname() not in text
+    headline = f"Made by sparse_pkg {sparse_pkg.__version__} "
+    for name in ("table1.md", "table2.md", "claims.md"):
+        table = (finished_run / "results" / name).read_text()
+        assert headline in table and work["config_sha256"][:12] in table, name
+    history = pd.read_parquet(finished_run / "results" / "history.parquet")
+    assert history["environment"].map(lambda e: json.loads(e)["device"]).eq("cpu").all()
