@@ -10,10 +10,11 @@ those few calls, and stays (benchmarks/kwinners.py). numpy's partition runs on o
 ``topk`` shares the rows among torch's threads, so with more than 3 torch threads ``topk`` stays
 too (1 thread: 3.1-4.3x faster by partition; 2 threads: 1.8-2.8x).
 
-A row whose count of scores at or above that value is not exactly k has a tie at the threshold
-(or a NaN, which the comparison never selects while ``topk`` ranks it highest). Only such rows
-are handed to ``topk`` itself, which decides a row from that row alone, so the mask is
-``topk``'s choice in every case, ties and NaN included.
+A row whose count of scores at or above that value is not exactly k has a tie at the threshold.
+A row holding a NaN is ``topk``'s too, whatever its count (``topk`` ranks NaN highest; the
+comparison never selects it, and a NaN beside k tied values leaves the count at exactly k).
+Only such rows are handed to ``topk`` itself, which decides a row from that row alone, so the
+mask is ``topk``'s choice in every case, ties and NaN included.
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ def top_k_mask(scores: torch.Tensor, k: int, dtype: torch.dtype,
             or torch.get_num_threads() > _PARTITION_MAX_THREADS):
         return _mask_of_topk(scores, k, dtype, reuse_scores)
     values = scores.detach().numpy()
-    kth = np.partition(values, n - k, axis=1)[:, n - k : n - k + 1]
+    parted = np.partition(values, n - k, axis=1)
+    kth = parted[:, n - k : n - k + 1]
     mask = torch.from_numpy(np.greater_equal(values, kth).astype(values.dtype))
-    undecided = np.flatnonzero(mask.numpy().sum(axis=1) != k)
+    # numpy ranks NaN above every number, so a row's NaNs all land among its top k (or make the
+    # k-th value NaN): a NaN there flags the row even when its count happens to be exactly k.
+    with_nan = np.isnan(parted[:, n - k :]).any(axis=1)
+    undecided = np.flatnonzero((mask.numpy().sum(axis=1) != k) | with_nan)
     if undecided.size:  # a tie at the threshold or a NaN: topk's own choice for those rows
         rows = torch.from_numpy(undecided)
         mask[rows] = _mask_of_topk(scores.detach()[rows], k, dtype)

@@ -468,8 +468,14 @@ def runtime_python(tmp_path_factory) -> Path:
     subprocess.run([str(uv), "venv", "--quiet", "--python", sys.executable, str(venv)],
                    check=True)
     python = venv / "bin" / "python"
+    source = venv.parent / "source"  # built from a copy: a build leaves build/ in its source
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(REPO / "sparse_pkg", source / "sparse_pkg",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     for args in (["--require-hashes", "-r", str(REPO / "requirements" / "runtime.txt")],
-                 ["--no-deps", str(REPO)]):
+                 ["--no-deps", str(source)]):
         done = subprocess.run([str(uv), "pip", "install", "--quiet", "--python", str(python),
                                *args], capture_output=True, text=True, timeout=1500)
         assert done.returncode == 0, done.stderr[-3000:]

@@ -1,1 +1,0 @@
-"""File handling: atomic writes, checksums, downloads, archive extraction, tensor files."""
