@@ -117,10 +117,7 @@ class SparseCNN(nn.Module):
         the sparse weights. Call exactly once per epoch; it decays whatever mode the model is in.
         """
         for layer in self.kwinners_layers():
-            was_training = layer.training
-            layer.train(True)  # the layer only decays in training mode
-            layer.update_boost_strength()
-            layer.train(was_training)
+            layer.decay_boost_strength()
         self.rezero_weights()
 
     def entropy(self) -> float:

@@ -9,14 +9,13 @@ from sparse_pkg.layers.kwinners import (
     update_duty_cycle,
 )
 from sparse_pkg.layers.pooling import MaxPool2d
-from sparse_pkg.layers.sparse_weights import SparseWeights, SparseWeights2d, random_zero_mask
+from sparse_pkg.layers.sparse_weights import SparseWeights, random_zero_mask
 
 __all__ = [
     "KWinners",
     "KWinners2d",
     "MaxPool2d",
     "SparseWeights",
-    "SparseWeights2d",
     "binary_entropy",
     "kwinners",
     "random_zero_mask",

@@ -129,9 +129,14 @@ class _KWinnersBase(nn.Module):
         )
 
     def update_boost_strength(self) -> None:
-        """Decay the boost strength by its factor; called once per epoch, in training mode."""
+        """Decay the boost strength by its factor, in training mode only (nupic.torch's rule for
+        a per-epoch callback over a model that may be in either mode)."""
         if self.training:
-            self.boost_strength *= self.boost_strength_factor
+            self.decay_boost_strength()
+
+    def decay_boost_strength(self) -> None:
+        """Decay the boost strength by its factor, whatever the mode: the end of an epoch."""
+        self.boost_strength *= self.boost_strength_factor
 
     def get_extra_state(self) -> dict:
         """Python-side state saved in ``state_dict`` so a resumed run continues exactly."""

@@ -1,7 +1,7 @@
 """Sparse weights: a fixed random set of each unit's weights held at zero (docs/protocol.md §1.4).
 
 ``weight_sparsity`` is the fraction of weights that stay non-zero; each output unit (row of a
-linear layer, output channel of a conv) gets exactly ``round((1 - weight_sparsity) * fan_in)``
+linear layer) gets exactly ``round((1 - weight_sparsity) * fan_in)``
 zeros, drawn once from torch's global RNG at construction so a seed fixes the mask.
 """
 
@@ -100,13 +100,4 @@ class SparseWeights(_SparseWeightsBase):
     def __init__(self, module: nn.Linear, weight_sparsity: float) -> None:
         if not isinstance(module, nn.Linear):
             raise TypeError(f"SparseWeights wraps nn.Linear, got {type(module).__name__}")
-        super().__init__(module, weight_sparsity)
-
-
-class SparseWeights2d(_SparseWeightsBase):
-    """Sparse-weight wrapper of an ``nn.Conv2d``; fan-in is in_channels * kh * kw."""
-
-    def __init__(self, module: nn.Conv2d, weight_sparsity: float) -> None:
-        if not isinstance(module, nn.Conv2d):
-            raise TypeError(f"SparseWeights2d wraps nn.Conv2d, got {type(module).__name__}")
         super().__init__(module, weight_sparsity)

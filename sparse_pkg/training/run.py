@@ -15,7 +15,7 @@ import contextlib
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +26,13 @@ from sparse_pkg.determinism import make_generator
 from sparse_pkg.evaluation import count_correct
 from sparse_pkg.io.atomic import write_parquet
 from sparse_pkg.io.lock import exclusive_lock
-from sparse_pkg.io.tensors import TensorSet, save_torch
+from sparse_pkg.io.tensors import TensorSet
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import build_network
 from sparse_pkg.progress import Progress
 from sparse_pkg.training.checkpoints import save_checkpoint
 from sparse_pkg.training.memory import keep_freed_memory
+from sparse_pkg.training.resume import ResumeState, rng_states, set_rng_states
 from sparse_pkg.training.sampling import epoch_indices
 from sparse_pkg.training.schedule import batch_size_for_epoch, lr_for_epoch
 from sparse_pkg.training.selection import PROTOCOLS, select_epoch
@@ -126,46 +127,6 @@ def _accuracy(model: torch.nn.Module, data: TensorSet | None, batch_size: int) -
     return int(correct.sum()) / len(data)
 
 
-def _rng_states() -> dict[str, Any]:
-    states: dict[str, Any] = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def _set_rng_states(states: dict[str, Any]) -> None:
-    torch.set_rng_state(states["cpu"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
-def _save_resume(path: Path, state: dict[str, Any]) -> None:
-    save_torch(state, path)
-
-
-def _load_resume(path: Path, device: torch.device,
-                 log: Callable[[str], None] | None) -> dict[str, Any] | None:
-    """The resume state left by an interrupted run, or None; an unreadable one is discarded
-    with a log line (writes are atomic, so only damage on disk can cause it)."""
-    if not path.exists():
-        return None
-    try:
-        return torch.load(path, map_location=device, weights_only=False)
-    except Exception as exc:
-        if log:
-            log(f"{path}: unreadable resume state ({type(exc).__name__}), discarded; "
-                "training starts again from epoch 1")
-        return None
-
-
-def _same_run(state: Any, definition: NetworkDefinition, seed: int, epochs: int,
-              channels_last: bool = False) -> bool:
-    """True when a resume state belongs to this very run (definition, seed, epochs, layout)."""
-    return (isinstance(state, dict) and state.get("definition") == definition.to_dict()
-            and state.get("seed") == seed and state.get("epochs") == epochs
-            and bool(state.get("channels_last", False)) == channels_last)
-
-
 def train(
     definition: NetworkDefinition,
     data: TrainingData,
@@ -201,116 +162,164 @@ def train(
                       channels_last=bool(channels_last), environment=environment)
 
 
+@dataclass
+class _Run:
+    """A run in progress: what it trains and the state its epochs carry forward."""
+
+    definition: NetworkDefinition
+    data: TrainingData
+    seed: int
+    epochs: int
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    channels_last: bool
+    history: list[dict[str, Any]] = field(default_factory=list)
+    timing: list[dict[str, Any]] = field(default_factory=list)
+    best_state: dict[str, torch.Tensor] | None = None
+    next_epoch: int = 0
+
+    @property
+    def what(self) -> str:
+        return f"{self.definition.dataset}/{self.definition.name} seed {self.seed}"
+
+    def resume_state(self, epoch: int) -> ResumeState:
+        return ResumeState(
+            definition=self.definition.to_dict(), seed=self.seed, epochs=self.epochs,
+            epoch=epoch, model=self.model.state_dict(), optimizer=self.optimizer.state_dict(),
+            history=self.history, timing=self.timing, best_state=self.best_state,
+            rng=rng_states(), channels_last=self.channels_last)
+
+    def continue_from(self, state: ResumeState) -> None:
+        self.model.load_state_dict(state.model)
+        self.optimizer.load_state_dict(state.optimizer)
+        self.history, self.timing = state.history, state.timing
+        self.best_state = state.best_state
+        self.next_epoch = state.epoch + 1
+        set_rng_states(state.rng)
+
+
 def _train(definition: NetworkDefinition, data: TrainingData, *, seed: int, out: Path,
            device: torch.device, max_epochs: int | None, meta: dict[str, Any] | None,
            log: Callable[[str], None] | None, show_progress: bool,
            channels_last: bool = False, environment: str | None = None) -> pd.DataFrame:
-    """The body of :func:`train`, run while holding the run folder's lock."""
+    """The body of :func:`train`, run while holding the run folder's lock: set up, continue
+    from a resume state if one matches, train the remaining epochs, write the outputs."""
     keep_freed_memory()  # no page faults on every step's fresh activations (see its module)
-    resume_path = out / RESUME_FILE
     epochs = definition.epochs if max_epochs is None else min(definition.epochs, max_epochs)
+    meta = _run_meta(meta, definition, data, epochs, channels_last)
+    run = _start(definition, data.to(device), seed, epochs, device, channels_last)
+    _resume(run, out / RESUME_FILE, device, log)
+    for epoch in range(run.next_epoch, epochs):
+        _train_epoch(run, epoch, show_progress, log, environment)
+        run.resume_state(epoch).save(out / RESUME_FILE)
+    return _write_outputs(run, out, meta)
+
+
+def _run_meta(meta: dict[str, Any] | None, definition: NetworkDefinition, data: TrainingData,
+              epochs: int, channels_last: bool) -> dict[str, Any]:
+    """What the checkpoints record beside the weights: the caller's meta, the epoch count (and
+    the definition's), the training-set size, and the layout when it is channels-last."""
     meta = dict(meta or {})
     meta.update({"epochs": epochs, "epochs_in_definition": definition.epochs,
                  "train_samples": int(data.train_labels.shape[0])})
     if channels_last:  # only when on: default-layout outputs keep their bytes
         meta["channels_last"] = True
-    data = data.to(device)
+    return meta
 
-    torch.manual_seed(seed)  # weight init, sparse masks, dropout: the global stream
+
+def _start(definition: NetworkDefinition, data: TrainingData, seed: int, epochs: int,
+           device: torch.device, channels_last: bool) -> _Run:
+    """The freshly initialised network and optimizer (weights, masks and dropout all draw from
+    the global generator, seeded here)."""
+    torch.manual_seed(seed)
     model = build_network(definition, channels_last=channels_last).to(device)
     optimizer = torch.optim.SGD(
         model.parameters(), lr=definition.lr, momentum=definition.momentum,
         weight_decay=definition.weight_decay,
     )
-    history: list[dict[str, Any]] = []
-    timing: list[dict[str, Any]] = []
-    best_state: dict[str, torch.Tensor] | None = None
-    start_epoch = 0
+    return _Run(definition, data, seed, epochs, model, optimizer, channels_last)
 
-    what = f"{definition.dataset}/{definition.name} seed {seed}"
-    state = _load_resume(resume_path, device, log)
-    if state is not None and not _same_run(state, definition, seed, epochs, channels_last):
+
+def _resume(run: _Run, path: Path, device: torch.device,
+            log: Callable[[str], None] | None) -> None:
+    """Continue ``run`` from the resume state at ``path`` when it belongs to this run."""
+    state = ResumeState.load(path, device, log)
+    if state is not None and not state.matches(run.definition, run.seed, run.epochs,
+                                               run.channels_last):
         if log:
-            log(f"{resume_path}: resume state of another network definition, seed, epoch count "
+            log(f"{path}: resume state of another network definition, seed, epoch count "
                 "or layout, discarded; training starts again from epoch 1")
         state = None
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        history, timing = state["history"], state["timing"]
-        best_state = state["best_state"]
-        start_epoch = state["epoch"] + 1
-        _set_rng_states(state["rng"])
+        run.continue_from(state)
         if log:
-            log(f"resuming {definition.dataset}/{definition.name} seed {seed} "
-                f"at epoch {start_epoch + 1}/{epochs}")
+            log(f"resuming {run.what} at epoch {run.next_epoch + 1}/{run.epochs}")
 
-    for epoch in range(start_epoch, epochs):
-        lr = lr_for_epoch(definition, epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        batch_size = batch_size_for_epoch(definition, epoch)
-        order = epoch_indices(
-            data.train_labels, balanced=data.balanced,
-            generator=make_generator(seed, "epoch-order", epoch),
+
+def _train_epoch(run: _Run, epoch: int, show_progress: bool,
+                 log: Callable[[str], None] | None, environment: str | None) -> None:
+    """One epoch: its learning rate and batch size, a pass over the drawn order, the end-of-epoch
+    step (boost decay, rezero), clean test and validation accuracy; the history and timing rows,
+    and the best weights so far (``paper`` protocol)."""
+    definition, data, model = run.definition, run.data, run.model
+    lr = lr_for_epoch(definition, epoch)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    batch_size = batch_size_for_epoch(definition, epoch)
+    order = epoch_indices(data.train_labels, balanced=data.balanced,
+                          generator=make_generator(run.seed, "epoch-order", epoch))
+    bar = _progress_bar(show_progress, len(order), f"epoch {epoch + 1}/{run.epochs}")
+    started = time.perf_counter()
+    with bar:
+        train_loss, train_acc = train_one_epoch(
+            model, run.optimizer, data.epoch_features(epoch), data.train_labels, order,
+            batch_size, _epoch_progress(show_progress, bar, log, len(order),
+                                        f"{run.what} epoch {epoch + 1}/{run.epochs}"),
         )
-        bar = _progress_bar(show_progress, len(order), f"epoch {epoch + 1}/{epochs}")
-        started = time.perf_counter()
-        with bar:
-            train_loss, train_acc = train_one_epoch(
-                model, optimizer, data.epoch_features(epoch), data.train_labels, order,
-                batch_size, _epoch_progress(show_progress, bar, log, len(order),
-                                            f"{what} epoch {epoch + 1}/{epochs}"),
-            )
-        train_seconds = time.perf_counter() - started
-        model.post_epoch()  # boost-strength decay and weight rezero
-        test_acc = _accuracy(model, data.test, definition.test_batch_size)
-        val_acc = _accuracy(model, data.validation, definition.test_batch_size)
-        row = {
-            "dataset": definition.dataset, "network": definition.name, "seed": seed,
-            "epoch": epoch, "lr": lr, "batch_size": batch_size, "train_loss": train_loss,
-            "train_accuracy": train_acc, "validation_accuracy": val_acc,
-            "test_accuracy": test_acc, "entropy": model.entropy(),
-            "max_entropy": model.max_entropy(),
-            "epochs": epochs, "train_samples": meta["train_samples"],
-        }
-        if environment is not None:
-            row["environment"] = environment
-        history.append(row)
-        timing.append({
-            "dataset": definition.dataset, "network": definition.name, "seed": seed,
-            "epoch": epoch, "epoch_seconds": time.perf_counter() - started,
-            "samples_per_second": len(order) / train_seconds if train_seconds > 0 else None,
-        })
-        accuracies = [r["test_accuracy"] for r in history]
-        if select_epoch(accuracies, "paper") == epoch:
-            best_state = copy.deepcopy(model.state_dict())
-        _save_resume(resume_path, {
-            "definition": definition.to_dict(), "seed": seed, "epochs": epochs,
-            "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "history": history, "timing": timing, "best_state": best_state,
-            "rng": _rng_states(), **({"channels_last": True} if channels_last else {}),
-        })
-        if log:
-            val = "" if val_acc is None else f" val {val_acc:.4f}"
-            log(f"{definition.dataset}/{definition.name} seed {seed} epoch {epoch + 1}/{epochs}"
-                f" lr {lr:.5g} loss {train_loss:.4f} train {train_acc:.4f}{val}"
-                f" test {test_acc:.4f} ({timing[-1]['epoch_seconds']:.1f} s)")
+    train_seconds = time.perf_counter() - started
+    model.post_epoch()  # boost-strength decay and weight rezero
+    test_acc = _accuracy(model, data.test, definition.test_batch_size)
+    val_acc = _accuracy(model, data.validation, definition.test_batch_size)
+    row = {
+        "dataset": definition.dataset, "network": definition.name, "seed": run.seed,
+        "epoch": epoch, "lr": lr, "batch_size": batch_size, "train_loss": train_loss,
+        "train_accuracy": train_acc, "validation_accuracy": val_acc,
+        "test_accuracy": test_acc, "entropy": model.entropy(),
+        "max_entropy": model.max_entropy(),
+        "epochs": run.epochs, "train_samples": int(data.train_labels.shape[0]),
+    }
+    if environment is not None:
+        row["environment"] = environment
+    run.history.append(row)
+    run.timing.append({
+        "dataset": definition.dataset, "network": definition.name, "seed": run.seed,
+        "epoch": epoch, "epoch_seconds": time.perf_counter() - started,
+        "samples_per_second": len(order) / train_seconds if train_seconds > 0 else None,
+    })
+    if select_epoch([r["test_accuracy"] for r in run.history], "paper") == epoch:
+        run.best_state = copy.deepcopy(model.state_dict())
+    if log:
+        val = "" if val_acc is None else f" val {val_acc:.4f}"
+        log(f"{run.what} epoch {epoch + 1}/{run.epochs} lr {lr:.5g} loss {train_loss:.4f} "
+            f"train {train_acc:.4f}{val} test {test_acc:.4f} "
+            f"({run.timing[-1]['epoch_seconds']:.1f} s)")
 
-    accuracies = [r["test_accuracy"] for r in history]
-    selected = {p: select_epoch(accuracies, p) for p in PROTOCOLS}
-    states = {"paper": best_state, "final": model.state_dict()}
+
+def _write_outputs(run: _Run, out: Path, meta: dict[str, Any]) -> pd.DataFrame:
+    """Both protocols' checkpoints, the history and the timings; then the resume state goes."""
+    accuracies = [r["test_accuracy"] for r in run.history]
+    states = {"paper": run.best_state, "final": run.model.state_dict()}
     for protocol in PROTOCOLS:
         save_checkpoint(
-            out / f"{protocol}.pt", states[protocol], definition, protocol=protocol,
-            epoch=selected[protocol], seed=seed, meta=meta,
+            out / f"{protocol}.pt", states[protocol], run.definition, protocol=protocol,
+            epoch=select_epoch(accuracies, protocol), seed=run.seed, meta=meta,
         )
     import pandas as pd
 
-    frame = pd.DataFrame(history)
+    frame = pd.DataFrame(run.history)
     write_parquet(frame, out / "history.parquet")
-    write_parquet(pd.DataFrame(timing), out / "timing.parquet")
-    resume_path.unlink(missing_ok=True)
+    write_parquet(pd.DataFrame(run.timing), out / "timing.parquet")
+    (out / RESUME_FILE).unlink(missing_ok=True)
     return frame
 
 

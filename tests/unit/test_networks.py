@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sparse_pkg.layers import KWinners, KWinners2d, MaxPool2d, SparseWeights, SparseWeights2d
+from sparse_pkg.layers import KWinners, KWinners2d, MaxPool2d, SparseWeights
 from sparse_pkg.networks import SparseCNN, build_network
 from sparse_pkg.networks_file import load_networks
 from sparse_pkg.training.run import train_step
@@ -135,7 +135,7 @@ def test_sparse_linear_nonzero_count(dataset, name, units, fan_in, nonzero):
     assert torch.all((weight != 0).sum(dim=1) == nonzero)
     assert torch.all(linear.zero_mask.sum(dim=1) == fan_in - nonzero)
     # conv and output weights stay dense
-    assert not any(isinstance(m, SparseWeights2d) for m in model.modules())
+    assert [m for m in model.modules() if isinstance(m, SparseWeights)] == [linear]
     for conv in (m for m in model.modules() if isinstance(m, nn.Conv2d)):
         assert torch.count_nonzero(conv.weight) == conv.weight.numel()
     assert torch.count_nonzero(model.layers.output.weight) == model.layers.output.weight.numel()

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from sparse_pkg.layers import SparseWeights, SparseWeights2d
+from sparse_pkg.layers import SparseWeights
 from tests.helpers.kwinners_reference import reference_rezero, same_bytes
 
 
@@ -14,14 +14,6 @@ def test_zero_count_per_output_unit_linear():
     # round((1 - 0.3) * 1024) = round(716.8) = 717 zeros, so 307 non-zero per unit
     assert (layer.module.weight == 0).sum(dim=1).tolist() == [717] * 700
     assert layer.zero_mask.sum(dim=1).tolist() == [717] * 700
-
-
-def test_zero_count_per_output_channel_conv():
-    torch.manual_seed(0)
-    layer = SparseWeights2d(nn.Conv2d(30, 8, kernel_size=5), 0.4)
-    # fan-in 30 * 5 * 5 = 750; round(0.6 * 750) = 450 zeros per output channel
-    zeros = (layer.module.weight == 0).reshape(8, -1).sum(dim=1)
-    assert zeros.tolist() == [450] * 8
 
 
 def test_rounding_of_the_zero_count():
@@ -51,7 +43,7 @@ def test_zeros_survive_an_optimizer_step():
 
 def test_rezero_weights_after_an_epoch():
     torch.manual_seed(2)
-    layer = SparseWeights2d(nn.Conv2d(2, 3, 3), 0.5)
+    layer = SparseWeights(nn.Linear(18, 3), 0.5)
     with torch.no_grad():
         layer.module.weight.fill_(1.0)
     layer.rezero_weights()
@@ -81,10 +73,8 @@ def test_sparsity_outside_open_interval_is_an_error(sparsity):
 
 
 def test_wrong_module_type_is_an_error():
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="SparseWeights wraps nn.Linear, got Conv2d"):
         SparseWeights(nn.Conv2d(1, 1, 1), 0.5)
-    with pytest.raises(TypeError):
-        SparseWeights2d(nn.Linear(1, 1), 0.5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,14 +92,9 @@ def _planted(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
-@pytest.mark.parametrize("kind", ["linear", "conv"])
-def test_rezero_bytes_equal_masked_fill(kind, dtype):
+def test_rezero_bytes_equal_masked_fill(dtype):
     torch.manual_seed(4)
-    if kind == "linear":
-        layer = SparseWeights(nn.Linear(60, 20), 0.3)
-    else:
-        layer = SparseWeights2d(nn.Conv2d(3, 5, 3), 0.4)
-    layer = layer.to(dtype)
+    layer = SparseWeights(nn.Linear(60, 20), 0.3).to(dtype)
     with torch.no_grad():
         layer.module.weight.copy_(_planted(tuple(layer.module.weight.shape), dtype))
     expected = layer.module.weight.detach().clone()
