@@ -2,6 +2,7 @@
 # make report: after make run, results/report.html (figures, tables, provenance)
 # make test  : fresh clone -> .venv + install -> ruff + snakefmt check + the whole test suite
 # make test-fast : the unit tier only (tests/unit, under a minute): run it while editing
+# make test-gpu  : the GPU tier (tests/gpu) on a CUDA machine; skips elsewhere
 # make test-slurm : the scaled-down demo on a throwaway loopback SLURM cluster (root on Debian)
 PYTHON ?= python3
 VENV   ?= .venv
@@ -21,13 +22,14 @@ UV_COMPILE    = $(BIN)/uv pip compile pyproject.toml --universal --python-versio
                 --generate-hashes --quiet --custom-compile-command "make lock" $(LOCK_FLAGS) \
                 -c $(TORCH_PAIR)
 
-.PHONY: run report test test-fast test-slurm lock bench clean-results help
+.PHONY: run report test test-fast test-gpu test-slurm lock bench clean-results help
 
 help:
 	@echo "make run    - run the pipeline on the embedded demo (config/config.yaml)"
 	@echo "make report - results/report.html: figures, tables and provenance of the last run"
 	@echo "make test   - ruff check + snakefmt check + pytest (tiers: tests/unit, tests/scripts, tests/workflow)"
 	@echo "make test-fast - ruff check + the unit tier (tests/unit), under a minute"
+	@echo "make test-gpu - the GPU tier (tests/gpu): CUDA training, resume, sharing; skips without CUDA"
 	@echo "make test-slurm - the scaled-down demo through the SLURM profile on a loopback cluster"
 	@echo "make lock   - regenerate requirements/*.txt and envs/sparse.yaml from pyproject.toml"
 	@echo "make bench  - run the benchmarks in benchmarks/ (prints speed ratios)"
@@ -66,6 +68,10 @@ test: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check workflow
 	$(BIN)/python -m pytest
+
+# The CUDA path (tests/gpu): skipped, with the reason, on a machine without a CUDA device.
+test-gpu: $(DEV_STAMP)
+	$(BIN)/python -m pytest -v -rs tests/gpu
 
 # Pure functions and modules: no scripts run as processes, no Snakemake.
 test-fast: $(DEV_STAMP)

@@ -4,9 +4,6 @@ one-line errors with exit status 2; the training-set cap is applied and recorded
 from __future__ import annotations
 
 import importlib.util
-import signal
-import subprocess
-import time
 
 import pandas as pd
 import pytest
@@ -16,104 +13,20 @@ from click.testing import CliRunner
 from sparse_pkg.io.tensors import TensorSet, save_tensor_set
 from tests.helpers.training import (
     CONFIG,
-    PYTHON,
     REPO_ROOT,
+    assert_kill_and_resume_is_bit_identical,
     patch_data,
-    state_dicts_equal,
     tiny_definition,
     torch_settings_restored,
     write_definitions,
 )
-
-EPOCHS = 4
-
-
-def _gsc_files(folder, n_train):
-    """Training set with 2 augmented copies, test and validation sets, in TensorSet files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    x, y = patch_data("gsc", n_train, 0, copies=2)
-    save_tensor_set(folder / "train.pt", TensorSet(x, y, {"source": "synthetic-test"}))
-    for name, seed in (("test", 1), ("validation", 2)):
-        xs, ys = patch_data("gsc", 60, seed)
-        save_tensor_set(folder / f"{name}.pt", TensorSet(xs, ys, {"noise_level": 0.0}))
-    return folder
-
-
-def _train_command(definitions, data, out, *extra):
-    return [PYTHON, str(REPO_ROOT / "scripts" / "train.py"), "--definitions", str(definitions),
-            "--dataset", "gsc", "--network", "tinySparse", "--seed", "44",
-            "--train", str(data / "train.pt"), "--test", str(data / "test.pt"),
-            "--validation", str(data / "validation.pt"), "--sampling", "balanced",
-            "--max-train-samples", "600", "--out-dir", str(out), "--threads", "1",
-            "--device", "cpu", *extra]  # fmt: skip
-
-
-def _popen(command):
-    return subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(path, process, deadline_s):
-    """Poll until ``path`` exists; fail if the process ends or the deadline passes first."""
-    deadline = time.monotonic() + deadline_s
-    while not path.exists():
-        if process.poll() is not None:
-            pytest.fail(f"train.py ended (status {process.returncode}) before writing {path.name}:"
-                        f" {process.stderr.read()}")
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"{path.name} did not appear within {deadline_s} s")
-        time.sleep(0.02)
 
 
 def test_rerun_after_sigkill_mid_epoch_is_bit_identical(tmp_path):
     # tiny sparse network with every piece of state a resume must restore: momentum, boost
     # strength and duty cycles, sparse-weight masks, dropout (global RNG), balanced draws,
     # augmented copies, a first-epoch batch size, and a validation set.
-    definitions = write_definitions(tmp_path / "networks.yaml",
-                                    tiny_definition("gsc", epochs=EPOCHS))
-    data = _gsc_files(tmp_path / "data", 700)
-    reference_out, resumed_out = tmp_path / "reference", tmp_path / "resumed"
-    reference = _popen(_train_command(definitions, data, reference_out))
-    victim = _popen(_train_command(definitions, data, resumed_out))
-
-    resume_file = resumed_out / "resume.pt"
-    _wait_for(resume_file, victim, deadline_s=180)
-    first = torch.load(resume_file, weights_only=False)  # written atomically: always whole
-    # the resume state of epoch 0 just appeared; half an epoch later the run is mid-epoch 1
-    time.sleep(0.5 * first["timing"][0]["epoch_seconds"])
-    victim.send_signal(signal.SIGKILL)
-    victim.communicate(timeout=60)
-    assert victim.returncode == -signal.SIGKILL
-    assert not (resumed_out / "history.parquet").exists()
-    assert not (resumed_out / "final.pt").exists()
-    killed_at = torch.load(resume_file, weights_only=False)["epoch"]
-    assert killed_at < EPOCHS - 1  # the run was cut short, with epochs left to redo
-
-    rerun = subprocess.run(_train_command(definitions, data, resumed_out), cwd=REPO_ROOT,
-                           capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr
-    assert f"at epoch {killed_at + 2}/{EPOCHS}" in rerun.stderr
-    assert "resuming gsc/tinySparse seed 44" in rerun.stderr
-    _, reference_err = reference.communicate(timeout=300)
-    assert reference.returncode == 0, reference_err
-    assert "resuming" not in reference_err
-
-    assert (resumed_out / "history.parquet").read_bytes() == \
-        (reference_out / "history.parquet").read_bytes()
-    history = pd.read_parquet(resumed_out / "history.parquet")
-    assert history.epoch.tolist() == list(range(EPOCHS))
-    assert history.validation_accuracy.notna().all()
-    assert set(history.train_samples) == {600}
-    for protocol in ("paper", "final"):
-        ours = torch.load(resumed_out / f"{protocol}.pt", weights_only=True)
-        theirs = torch.load(reference_out / f"{protocol}.pt", weights_only=True)
-        assert state_dicts_equal(ours["state_dict"], theirs["state_dict"])
-        assert {k: v for k, v in ours.items() if k != "state_dict"} == \
-            {k: v for k, v in theirs.items() if k != "state_dict"}
-    timing = pd.read_parquet(resumed_out / "timing.parquet")
-    assert timing.epoch.tolist() == list(range(EPOCHS))  # timings of the killed run are kept
-    assert not resume_file.exists()
+    assert_kill_and_resume_is_bit_identical(tmp_path, "cpu")
 
 
 # ---------------------------------------------------------------------------------------------
