@@ -1,8 +1,8 @@
 """k-winners time at every paper shape: ours against each anchor algorithm, in one run.
 
 Anchors (benchmarks/kwinners_anchors.py, re-implemented from their descriptions): the original
-2019 layers (1d per-sample loop, 2d vectorised gather/scatter), nupic.torch's k-th value threshold
-(``nupic_kth``) and its tie-breaking top-k (``nupic_ties``), and a plain top-k + float mask
+2019 layers (1d: batched top-k, per-sample copies; 2d: gather/scatter), nupic.torch's k-th value
+threshold (``nupic_kth``) and its tie-breaking top-k (``nupic_ties``), and a plain top-k + float mask
 (``topk_float``). Shapes come from config/networks.yaml (every distinct k-winners layer of the
 paper's networks). Batches 16 and 64 time forward+backward in training mode (k winners, duty
 cycle update); batch 1000 times an evaluation forward pass (k * k_inference_factor winners,
@@ -32,8 +32,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/kwinners_anchors.py
 from kwinners_anchors import AnchorKWinners  # noqa: E402
+from machine import machine_line  # noqa: E402
 
 from sparse_pkg.layers import KWinners, KWinners2d, SparseWeights  # noqa: E402
+from sparse_pkg.layers.fastest import chosen  # noqa: E402
 from sparse_pkg.networks_file import load_networks  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "networks.yaml"
@@ -205,6 +207,16 @@ def time_case(shape: Shape, batch: int, training: bool, device: str,
     return interleaved_times(steps, repeats, device)
 
 
+def path_of(shape: Shape, batch: int, training: bool) -> str:
+    """Which winner path (topk | partition) this machine chose for the case, measured at its
+    first call (sparse_pkg/layers/fastest.py); '-' when the case never asked."""
+    n = int(torch.tensor(shape.units).prod())
+    k = shape.k if training else min(int(round(shape.k * shape.k_inference_factor)), n)
+    paths = {path for key, path in chosen().items()
+             if key[0] == "top_k_mask" and key[1] == (batch, n) and key[2] == k}
+    return "/".join(sorted(paths)) or "-"
+
+
 def paired_ratio(anchor: list[float], ours: list[float]) -> float:
     """Median over rounds of anchor time / ours time in the same round (robust to load that
     drifts during a case on a shared machine)."""
@@ -222,15 +234,14 @@ def main(device: str, repeats: int, threads: int) -> None:
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.set_num_threads(threads)
-    print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
-          f"repeats={repeats}")
+    print(f"device={device} repeats={repeats} {machine_line()}")
     cases = [(shape, batch, True) for shape in paper_shapes() for batch in TRAIN_BATCHES]
     cases += [(shape, EVAL_BATCH, False) for shape in paper_shapes()]
     for shape, batch, training in cases:
         check_identical(shape, batch, training, device)
     print("identical outputs, gradients and duty cycles: checked for every anchor and case")
     print(f"{'layer':<22}{'batch':>6}{'mode':>6}{'relu ms':>9}{'ours ms':>9}{'ours/relu':>10}"
-          + "".join(f"{name:>12}" for name in ANCHORS) + "   (anchor / ours, paired)")
+          + "".join(f"{name:>12}" for name in ANCHORS) + "   (anchor / ours, paired)  path")
     slowest = {name: float("inf") for name in ANCHORS}
     for shape, batch, training in cases:
         rounds = time_case(shape, batch, training, device, repeats)
@@ -241,7 +252,8 @@ def main(device: str, repeats: int, threads: int) -> None:
         mode = "train" if training else "eval"
         print(f"{shape.label:<22}{batch:>6}{mode:>6}{t['relu'] * 1e3:>9.3f}"
               f"{t['ours'] * 1e3:>9.3f}{t['ours'] / t['relu']:>10.1f}"
-              + "".join(f"{ratios[name]:>12.2f}" for name in ANCHORS), flush=True)
+              + "".join(f"{ratios[name]:>12.2f}" for name in ANCHORS)
+              + f"  {path_of(shape, batch, training)}", flush=True)
     print("smallest ratio per anchor: "
           + ", ".join(f"{name} {value:.2f}" for name, value in slowest.items()))
     print(f"\n{'SparseWeights.rezero_weights':<34}{'ours ms':>9}{'masked_fill':>13}"

@@ -5,8 +5,9 @@ Each anchor is a module built from one of our ``KWinners`` / ``KWinners2d`` laye
 boost strength, duty cycle and sample count) and computes the same winners, output values and
 duty cycles with its own algorithm:
 
-- ``original``: the 2019 layers of the paper's code. 1d: a Python loop over the batch choosing
-  each sample's top-k, with a custom autograd function that loops again for the gradient.
+- ``original``: the 2019 layers of the paper's code. 1d: one top-k call over the batch, then a
+  Python loop over the samples copying each one's winners, in a custom autograd function that
+  loops again for the gradient.
   2d: one vectorised top-k over C*H*W, output and gradient built by gather/scatter in a custom
   autograd function.
 - ``nupic_kth``: nupic.torch's k-th value threshold (``kthvalue``), no tie breaking (a tie at the
@@ -29,17 +30,16 @@ from sparse_pkg.layers import KWinners, KWinners2d
 
 
 class _LoopPassWinners(torch.autograd.Function):
-    """2019 1d layer: winners chosen one sample at a time; gradient copied one sample at a time."""
+    """2019 1d layer: the winners of the whole batch by one top-k call, then the winners' values
+    copied one sample at a time; the gradient copied one sample at a time."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, boosted: torch.Tensor, k: int) -> torch.Tensor:
         out = torch.zeros_like(x)
-        chosen = []
+        chosen = boosted.topk(k, dim=1, sorted=False).indices
         for i in range(x.shape[0]):
-            winners = boosted[i].topk(k, sorted=False).indices
-            out[i, winners] = x[i, winners]
-            chosen.append(winners)
-        ctx.save_for_backward(torch.stack(chosen))
+            out[i, chosen[i]] = x[i, chosen[i]]
+        ctx.save_for_backward(chosen)
         return out
 
     @staticmethod

@@ -12,12 +12,12 @@ import math
 import torch
 from torch import nn
 
+from sparse_pkg.layers.fastest import fastest
 from sparse_pkg.layers.winner_mask import top_k_mask
 
 # threshold_backward(values, mask, 0.5): values where mask > 0.5, else +0.0; its gradient is the
 # same op on the incoming gradient. Exactly masked_fill's bytes both ways, on a vectorised kernel.
 _keep_where_mask = torch.ops.aten.threshold_backward
-_FLOAT_COUNT_MIN_UNITS = 4096  # active_counts: from here on the float comparison is faster
 
 
 def kwinners(
@@ -50,15 +50,25 @@ def active_counts(out: torch.Tensor, dims: tuple[int, ...], dtype: torch.dtype) 
     """``(out > 0).sum(dim=dims)`` in ``dtype``: how often each unit (``dims=(0,)``, shape (n,))
     or channel (``dims=(0, 2, 3)``, shape (1, C, 1, 1)) was active in the batch.
 
-    On large layers the comparison writes 0.0/1.0 straight into a float tensor (vectorised,
-    unlike a boolean result summed with a dtype cast); on small ones the two calls of the boolean
-    way cost less than three. Sums of 0/1 are exact integers, so the bytes are equal either way.
+    Two exact ways: a boolean comparison summed with a dtype cast (two calls), or the comparison
+    written as 0.0/1.0 straight into a float tensor and summed (vectorised, one more call). Sums
+    of 0/1 are exact integers, so the bytes are equal; which is faster depends on the size and
+    the CPU, so the first call of each shape times both (sparse_pkg/layers/fastest.py).
     """
     keepdim = len(dims) > 1
-    if out.numel() < _FLOAT_COUNT_MIN_UNITS:
+
+    def by_bool() -> torch.Tensor:
         return torch.gt(out, 0).sum(dim=dims, keepdim=keepdim, dtype=dtype)
-    positive = torch.empty(out.shape, dtype=dtype, device=out.device)
-    return torch.gt(out, 0, out=positive).sum(dim=dims, keepdim=keepdim)  # no autograd
+
+    def by_float() -> torch.Tensor:
+        positive = torch.empty(out.shape, dtype=dtype, device=out.device)
+        return torch.gt(out, 0, out=positive).sum(dim=dims, keepdim=keepdim)  # no autograd
+
+    if not out.is_cpu:
+        return by_bool()
+    key = ("active_counts", tuple(out.shape), dims, out.dtype, dtype, torch.get_num_threads())
+    path = fastest(key, {"bool": by_bool, "float": by_float})
+    return by_bool() if path == "bool" else by_float()
 
 
 def update_duty_cycle(

@@ -3,18 +3,18 @@
 ``torch.topk`` on the CPU sorts (value, index) pairs with a NaN-aware comparator; for a k-winners
 layer that is most of the layer's time (about 8 ms of a 12,544-unit layer at batch 64, 1 thread).
 Where the k-th largest score of a row is strictly larger than the next one, the k winners are
-simply the scores at or above it, whatever algorithm picks them. So on the CPU the k-th largest
-value comes from numpy's vectorised, values-only ``partition`` (4-5x faster than ``topk``), and
-the mask from one vectorised comparison. Under 4,096 scores a lone ``topk`` call is cheaper than
-those few calls, and stays (benchmarks/kwinners.py). numpy's partition runs on one thread while
-``topk`` shares the rows among torch's threads, so with more than 3 torch threads ``topk`` stays
-too (1 thread: 3.1-4.3x faster by partition; 2 threads: 1.8-2.8x).
+simply the scores at or above it, whatever algorithm picks them. So on the CPU there is a second
+way: the k-th largest value from numpy's vectorised, values-only ``partition``, and the mask from
+one vectorised comparison. Which way is faster depends on the shape, the thread count (numpy's
+partition runs on one thread, ``topk`` shares rows among torch's) and the CPU itself, so neither
+is fixed here: the first call of each shape, dtype and thread count times both and keeps the
+faster (sparse_pkg/layers/fastest.py); the bytes are the same either way.
 
-A row whose count of scores at or above that value is not exactly k has a tie at the threshold.
-A row holding a NaN is ``topk``'s too, whatever its count (``topk`` ranks NaN highest; the
-comparison never selects it, and a NaN beside k tied values leaves the count at exactly k).
-Only such rows are handed to ``topk`` itself, which decides a row from that row alone, so the
-mask is ``topk``'s choice in every case, ties and NaN included.
+In the partition path, a row whose count of scores at or above that value is not exactly k has
+a tie at the threshold. A row holding a NaN is ``topk``'s too, whatever its count (``topk``
+ranks NaN highest; the comparison never selects it, and a NaN beside k tied values leaves the
+count at exactly k). Only such rows are handed to ``topk`` itself, which decides a row from that
+row alone, so the mask is ``topk``'s choice in every case, ties and NaN included.
 """
 
 from __future__ import annotations
@@ -22,11 +22,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from sparse_pkg.layers.fastest import fastest
+
 _PARTITION_DTYPES = (torch.float32, torch.float64)  # 0/1 counts stay exact in these
-# Under this many scores a lone topk call costs less than the partition path's few calls
-# (benchmarks/kwinners.py, 1 thread: the 150-unit layer at batch 16).
-_PARTITION_MIN_SCORES = 4096
-_PARTITION_MAX_THREADS = 3  # beyond this, topk's share of rows per thread is as fast
 
 
 def top_k_mask(scores: torch.Tensor, k: int, dtype: torch.dtype,
@@ -34,11 +32,20 @@ def top_k_mask(scores: torch.Tensor, k: int, dtype: torch.dtype,
     """(batch, n) tensor of ``dtype``: 1.0 where ``scores.topk(k, dim=1)`` would pick a unit,
     0.0 elsewhere. ``scores``: (batch, n) with 1 <= k <= n. ``reuse_scores``: the caller is
     done with ``scores``, which may then hold the mask (an allocation saved on small layers)."""
-    n = scores.shape[1]
-    if (scores.numel() < _PARTITION_MIN_SCORES or not scores.is_cpu
-            or scores.dtype not in _PARTITION_DTYPES or dtype != scores.dtype
-            or torch.get_num_threads() > _PARTITION_MAX_THREADS):
+    if not scores.is_cpu or scores.dtype not in _PARTITION_DTYPES or dtype != scores.dtype:
         return _mask_of_topk(scores, k, dtype, reuse_scores)
+    key = ("top_k_mask", tuple(scores.shape), k, scores.dtype, torch.get_num_threads())
+    path = fastest(key, {"topk": lambda: _mask_of_topk(scores, k, dtype),
+                         "partition": lambda: _mask_by_partition(scores, k, dtype)})
+    if path == "topk":
+        return _mask_of_topk(scores, k, dtype, reuse_scores)
+    return _mask_by_partition(scores, k, dtype)
+
+
+def _mask_by_partition(scores: torch.Tensor, k: int, dtype: torch.dtype) -> torch.Tensor:
+    """The mask from the k-th largest value of each row (numpy's partition) and a comparison;
+    rows with a tie at that value or a NaN are decided by ``topk``. CPU float32/float64 only."""
+    n = scores.shape[1]
     values = scores.detach().numpy()
     parted = np.partition(values, n - k, axis=1)
     kth = parted[:, n - k : n - k + 1]

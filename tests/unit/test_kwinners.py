@@ -196,10 +196,7 @@ def tied(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
 @pytest.fixture(params=["partition", "topk"])
 def winner_path(request, monkeypatch):
     """Run a test with the winners found by the partition path and by topk alone."""
-    if request.param == "topk":
-        monkeypatch.setattr(winner_mask, "_PARTITION_DTYPES", ())
-    else:
-        monkeypatch.setattr(winner_mask, "_PARTITION_MIN_SCORES", 1)
+    monkeypatch.setattr(winner_mask, "fastest", lambda key, candidates: request.param)
     return request.param
 
 
@@ -275,11 +272,12 @@ def test_pure_function_matches_the_reference(winner_path):
                           reference_kwinners(x, duty, 5, boost))
 
 
-@pytest.mark.parametrize("float_from", [1, 10**9])
-def test_active_counts_either_way_are_the_boolean_sums(float_from, monkeypatch):
-    """The float comparison (large layers) and the boolean sum (small ones) count alike."""
-    monkeypatch.setattr(kwinners_module, "_FLOAT_COUNT_MIN_UNITS", float_from)
+@pytest.mark.parametrize("path", ["float", "bool"])
+def test_active_counts_either_way_are_the_boolean_sums(path, monkeypatch):
+    """The float comparison and the boolean sum count alike (NaN counts as inactive)."""
+    monkeypatch.setattr(kwinners_module, "fastest", lambda key, candidates: path)
     out = tied((8, 3, 4, 4), torch.Generator().manual_seed(9))
+    out[0, 0, 0, :2] = float("nan")
     counts = kwinners_module.active_counts(out, (0, 2, 3), torch.float32)
     assert same_bytes(counts, (out > 0).sum(dim=(0, 2, 3), keepdim=True, dtype=torch.float32))
     assert counts.shape == (1, 3, 1, 1)

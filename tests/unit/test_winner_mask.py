@@ -9,10 +9,16 @@ from sparse_pkg.layers import winner_mask
 from sparse_pkg.layers.winner_mask import top_k_mask
 
 
+def take(path: str):
+    """A stand-in for sparse_pkg.layers.fastest.fastest that always picks ``path``."""
+    return lambda key, candidates: path
+
+
 @pytest.fixture(autouse=True)
 def partition_at_every_size(monkeypatch):
-    """Small inputs take topk for speed; here every size takes the partition path."""
-    monkeypatch.setattr(winner_mask, "_PARTITION_MIN_SCORES", 1)
+    """The machine's measurement picks a path per shape; here every shape takes the partition
+    path (the topk path is topk itself)."""
+    monkeypatch.setattr(winner_mask, "fastest", take("partition"))
 
 
 def topk_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
@@ -91,31 +97,36 @@ def test_other_dtypes_and_a_mask_dtype_other_than_the_scores_use_topk():
     assert torch.equal(top_k_mask(scores, 30, torch.float64), topk_mask(scores, 30).double())
 
 
-def test_small_inputs_go_to_topk_directly(monkeypatch):
-    monkeypatch.setattr(winner_mask, "_PARTITION_MIN_SCORES", 4096)
+def test_the_topk_path_is_one_topk_call_and_may_reuse_the_scores(monkeypatch):
+    monkeypatch.setattr(winner_mask, "fastest", take("topk"))
     monkeypatch.setattr(winner_mask.np, "partition", None)  # a call would fail
     scores = torch.randn(16, 150, generator=torch.Generator().manual_seed(5))
     assert torch.equal(top_k_mask(scores.clone(), 50, torch.float32), topk_mask(scores, 50))
     reused = scores.clone()
     assert top_k_mask(reused, 50, torch.float32, reuse_scores=True) is reused
     assert torch.equal(reused, topk_mask(scores, 50))
-    with pytest.raises(TypeError):
-        top_k_mask(torch.randn(32, 150), 50, torch.float32)
 
 
-def test_many_torch_threads_go_to_topk(monkeypatch):
-    """Past a few threads, topk's parallel rows beat numpy's single-threaded partition."""
-    monkeypatch.setattr(winner_mask.np, "partition", None)  # a call would fail
-    scores = torch.randn(64, 1600, generator=torch.Generator().manual_seed(6))
+def test_the_path_is_measured_once_per_shape_dtype_and_thread_count(monkeypatch):
+    """The real chooser: each key is timed at its first call, then its choice is reused; both
+    paths give topk's mask whichever wins."""
+    from sparse_pkg.layers import fastest as fastest_module
+
+    monkeypatch.setattr(winner_mask, "fastest", fastest_module.fastest)
+    monkeypatch.setattr(fastest_module, "_CHOICES", {})
+    scores = mixed_rows(16, 1000, torch.Generator().manual_seed(6))
     threads = torch.get_num_threads()
     try:
-        torch.set_num_threads(winner_mask._PARTITION_MAX_THREADS + 1)
-        mask = top_k_mask(scores, 200, torch.float32)
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            assert torch.equal(top_k_mask(scores, 100, torch.float32), topk_mask(scores, 100))
+            assert torch.equal(top_k_mask(scores, 100, torch.float32), topk_mask(scores, 100))
     finally:
         torch.set_num_threads(threads)
-    assert torch.equal(mask, topk_mask(scores, 200))
-    with pytest.raises(TypeError):
-        top_k_mask(scores, 200, torch.float32)
+    keys = list(fastest_module.chosen())
+    assert keys == [("top_k_mask", (16, 1000), 100, torch.float32, 1),
+                    ("top_k_mask", (16, 1000), 100, torch.float32, 2)]
+    assert set(fastest_module.chosen().values()) <= {"topk", "partition"}
 
 
 def test_empty_batch():

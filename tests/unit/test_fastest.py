@@ -1,0 +1,40 @@
+"""layers.fastest: the faster of exact paths, measured once per key on this machine."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sparse_pkg.layers import fastest as fastest_module
+from sparse_pkg.layers.fastest import chosen, fastest, forget
+
+
+@pytest.fixture(autouse=True)
+def no_choices(monkeypatch):
+    monkeypatch.setattr(fastest_module, "_CHOICES", {})
+
+
+def test_the_faster_candidate_wins_and_is_kept_for_its_key():
+    calls = {"slow": 0, "quick": 0}
+
+    def slow():
+        calls["slow"] += 1
+        time.sleep(0.004)
+
+    def quick():
+        calls["quick"] += 1
+
+    assert fastest("a", {"slow": slow, "quick": quick}) == "quick"
+    assert calls == {"slow": 1 + fastest_module.ROUNDS, "quick": 1 + fastest_module.ROUNDS}
+    assert fastest("a", {"slow": slow, "quick": quick}) == "quick"  # not measured again
+    assert calls["slow"] == 1 + fastest_module.ROUNDS
+    assert chosen() == {"a": "quick"}
+
+
+def test_keys_are_measured_apart_and_forget_drops_them():
+    assert fastest(("x", 1), {"p": lambda: time.sleep(0.003), "q": lambda: None}) == "q"
+    assert fastest(("x", 2), {"p": lambda: None, "q": lambda: time.sleep(0.003)}) == "p"
+    assert chosen() == {("x", 1): "q", ("x", 2): "p"}
+    forget()
+    assert chosen() == {}
