@@ -2,13 +2,13 @@
 
 Anchors (benchmarks/kwinners_anchors.py, re-implemented from their descriptions): the original
 2019 layers (1d: batched top-k, per-sample copies; 2d: gather/scatter), nupic.torch's k-th value
-threshold (``nupic_kth``) and its tie-breaking top-k (``nupic_ties``), and a plain top-k + float mask
-(``topk_float``). Shapes come from config/networks.yaml (every distinct k-winners layer of the
-paper's networks). Batches 16 and 64 time forward+backward in training mode (k winners, duty
+threshold (``nupic_kth``) and its tie-breaking top-k (``nupic_ties``), and a plain top-k + float
+mask (``topk_float``). Shapes come from config/networks.yaml (every distinct k-winners layer of
+the paper's networks). Batches 16 and 64 time forward+backward in training mode (k winners, duty
 cycle update); batch 1000 times an evaluation forward pass (k * k_inference_factor winners,
-no_grad). Before timing a case, every candidate must give ours' outputs, input gradients and duty
-cycles from the same state and input, or the run stops. Candidates are timed interleaved, one
-step each in turn; times are medians, ratios anchor / ours (> 1: ours faster) are medians of
+no_grad). Before timing a case, every candidate must give ours' outputs, input gradients and
+duty cycles from the same state and input, or the run stops. Candidates are timed interleaved,
+one step each in turn; times are medians, ratios anchor / ours (> 1: ours faster) are medians of
 the per-round ratios.
 Then ``SparseWeights.rezero_weights`` at every sparse hidden layer of the paper, against the old
 ``masked_fill_`` and a float 0/1 multiply.
