@@ -32,6 +32,7 @@ import click
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/startup.py
+from machine import machine_line  # noqa: E402
 from startup import cases as startup_cases  # noqa: E402
 from startup import make_inputs, time_once  # noqa: E402
 
@@ -230,7 +231,7 @@ def main(device, max_batches, max_eval_batches, concurrent, seeds, threads, gsc_
     name = (torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda"
             else f"CPU, {threads} torch thread(s)")
     print(f"device: {torch_device} ({name}); GSC training set {gsc_train_clips:,} clips + "
-          f"10 % silence; {seeds} seeds")
+          f"10 % silence; {seeds} seeds\n{machine_line()}")
     data = {}
     costs = []
     for definition in definitions:

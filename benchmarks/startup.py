@@ -30,6 +30,9 @@ from pathlib import Path
 
 import click
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/machine.py
+from machine import machine_line  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DEFINITIONS = REPO / "config" / "networks.yaml"
 NETWORK = "sparseCNN2"  # an MNIST network of config/networks.yaml
@@ -125,7 +128,8 @@ def main(repeats: int, jobs: bool) -> None:
         times = run_rounds(chosen, repeats, folder)
     reference = statistics.median(times["import torch"])
     print(f"per-job fixed cost, {repeats} interleaved rounds, medians "
-          f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, 1 torch thread)")
+          f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, 1 torch thread in jobs)\n"
+          f"{machine_line()}")
     print(f"{'case':<20} {'median s':>9} {'min s':>7} {'max s':>7} {'/ import torch':>15}")
     for name, values in times.items():
         median = statistics.median(values)

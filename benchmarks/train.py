@@ -43,6 +43,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/kwinners_anchors.py
 from kwinners_anchors import anchor_copy  # noqa: E402
+from machine import machine_line  # noqa: E402
 
 from sparse_pkg.determinism import make_generator  # noqa: E402
 from sparse_pkg.layers import KWinners, KWinners2d, SparseWeights  # noqa: E402
@@ -184,7 +185,7 @@ def main(device: str, threads: int, repeats: int, warm_up: int, cases: tuple[str
     torch.set_num_threads(threads)
     kept = keep_freed_memory and memory.keep_freed_memory()
     all_definitions = load_networks(definitions)
-    print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()} "
+    print(f"device={device} {machine_line()}\n"
           f"repeats={repeats} keep_freed_memory={kept} "
           "(interleaved; median ms per step; same initial weights)")
     print(f"{'case':<24}{'original':>10}{'ours':>9}{'ch.last':>9}"
