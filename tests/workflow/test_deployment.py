@@ -164,3 +164,28 @@ def test_the_edited_copy_was_really_used(edited_library_run):
         env=env, capture_output=True, text=True, check=True, cwd=work.parent)
     assert Path(probe.stdout.strip()) == library
     assert os.environ.get("PYTHONPATH", "") != env["PYTHONPATH"]
+
+
+@pytest.mark.parametrize("installed", ["0.0.1", None])
+def test_another_or_no_installed_package_is_refused_in_one_line(tmp_path, installed):
+    """The rules run the installed sparse_pkg's commands: a package of another version (first
+    on PYTHONPATH here) or none at all stops Snakemake before any job, in one line."""
+    import sparse_pkg
+
+    library = tmp_path / "lib"
+    (library / "sparse_pkg").mkdir(parents=True)
+    # another version, or (a Python without the package) one that fails to import
+    (library / "sparse_pkg" / "__init__.py").write_text(
+        f'__version__ = "{installed}"\n' if installed else "raise ImportError('hidden')\n")
+    env = dict(snakemake_env(), PYTHONPATH=str(library))
+    output = _run(tmp_path, "-s", str(REPO / "workflow" / "Snakefile"), "-n", env=env,
+                  check=False)
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, output[-3000:]
+    if installed:
+        assert errors[0].startswith(
+            f"error: this workflow is version {sparse_pkg.__version__} but the installed "
+            f"sparse_pkg is 0.0.1 ({library / 'sparse_pkg'}); install version")
+    else:
+        assert errors[0].startswith("error: the Python package sparse_pkg is not installed")
+    assert "Traceback" not in output

@@ -4,13 +4,11 @@
 
 import os
 import re
+import sys
 from pathlib import Path
 
 from snakemake.sourcecache import LocalSourceFile
 from snakemake.utils import validate
-
-from sparse_pkg.cli import refuse  # one line naming the key at fault, exit 2
-from sparse_pkg.config_check import config_error, load_schema
 
 # This workflow's own folder (workflow/) when its files are local (a checkout, a module from a
 # local path); None when Snakemake reads them from elsewhere (a module from github(...)).
@@ -43,17 +41,21 @@ def package_source():
 # Read by envs/sparse.post-deploy.sh when Snakemake builds the conda env.
 os.environ.update(SPARSE_PKG_SOURCE=package_source())
 
-# The rules call the installed package's commands: its version must be this workflow's.
+# The rules call the installed package's commands: its version must be this workflow's (checked
+# before anything else of the package is imported, which might not even exist in another one).
 VERSION = re.search(
     r'__version__ = "([^"]+)"',
     Path(workflow_file("../sparse_pkg/__init__.py")).read_text(),
 ).group(1)
 if sparse_pkg.__version__ != VERSION:
-    refuse(
-        f"this workflow is version {VERSION} but the installed sparse_pkg is "
+    sys.exit(
+        f"error: this workflow is version {VERSION} but the installed sparse_pkg is "
         f"{sparse_pkg.__version__} ({Path(sparse_pkg.__file__).parent}); install version "
         f"{VERSION} (README.md, 'Deploying the workflow')"
     )
+
+from sparse_pkg.cli import refuse  # one line naming the key at fault, exit 2
+from sparse_pkg.config_check import config_error, load_schema
 
 SCHEMA = workflow_file("schemas/config.schema.yaml")
 if problem := config_error(config, load_schema(SCHEMA)):
