@@ -51,6 +51,8 @@ html_option = click.option("--html", "html_out", default=None,
 provenance_option = click.option(
     "--provenance", "provenance_path", type=click.Path(dir_okay=False), default=None,
     help="results/provenance.json: its one-line summary joins the header.")
+# A results table's outputs: markdown, its HTML page, and the provenance line in its header.
+table_outputs = [click.option("--out", required=True), html_option, provenance_option]
 
 
 def _provenance_line(path: str | None) -> str | None:
@@ -81,9 +83,7 @@ def main():
 @click.option("--source-line", required=True, help="Header line: data source, seeds, epochs.")
 @click.option("--published/--no-published", default=True, show_default=True,
               help="Show the paper's numbers, and ours minus them, beside ours.")
-@click.option("--out", required=True)
-@html_option
-@provenance_option
+@stack_options(table_outputs)
 @verbose_option
 @handle_errors
 def table_command(metrics, definitions, dataset, source_line, published, out, html_out,
@@ -168,9 +168,7 @@ def gsc_noise_command(metrics, definitions, protocol, png, pdf, label):
               help="results/fig2.csv, for the Figure 2 claims (without it they are 'not run').")
 @click.option("--source-line", "source_lines", multiple=True,
               help="Header line: data source, seeds, epochs (repeat, one per data set).")
-@click.option("--out", required=True)
-@html_option
-@provenance_option
+@stack_options(table_outputs)
 @verbose_option
 @handle_errors
 def claims_command(metrics, definitions, claims_path, figure2_csv, source_lines, out, html_out,
