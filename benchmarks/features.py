@@ -15,6 +15,7 @@ side (a development dependency); without it only our side is timed.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,9 @@ import click
 import numpy as np
 import soundfile as sf
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/machine.py
+from machine import machine_line  # noqa: E402
 
 from sparse_pkg.audio.augment import AugmentationParams, augment_dataset
 from sparse_pkg.audio.features import clean_features, default_batch_size
@@ -126,7 +130,8 @@ def main(clips, reference_clips, device, batch_size, threads, train_clips, copie
     data, source = load_clips(clips)
     waveforms = torch.from_numpy(data)
     click.echo(f"data: {source}; device {target}; torch threads {torch.get_num_threads()}; "
-               f"batch {batch_size or default_batch_size(target)}; best of {repeats}")
+               f"batch {batch_size or default_batch_size(target)}; best of {repeats}\n"
+               f"{machine_line()}")
 
     clean_features(waveforms[:64], batch_size, target)  # warm up caches and kernels
     clean_s = _timed(lambda: clean_features(waveforms, batch_size, target), target, repeats)

@@ -9,9 +9,14 @@ Run by hand: ``.venv/bin/python benchmarks/theory.py [--n 1000 --a 128 ...]``.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/machine.py
+from machine import machine_line  # noqa: E402
 
 from sparse_pkg.theory import match_probability, simulate_match_frequency
 
@@ -62,6 +67,7 @@ def main() -> None:
         args.naive_trials,
     )
 
+    print(machine_line())
     print(f"n={n} a={a} s={s} theta={theta}: exact P = {exact:.6g}")
     rows = [
         ("sequential (default)", args.trials, fast.frequency, fast_rate),
