@@ -173,7 +173,7 @@ def gsc_noise_command(metrics, definitions, protocol, png, pdf, label):
 @handle_errors
 def claims_command(metrics, definitions, claims_path, figure2_csv, source_lines, out, html_out,
                    provenance_path):
-    """results/claims.md: each claim of the paper with effect, 95 % CI, p-value and verdict."""
+    """results/claims.md: each claim of the paper: effect, bound, raw and Holm p, verdict."""
     defs = load_networks(definitions)
     claims = load_claims(claims_path)
     figure2 = read_figure2(figure2_csv) if figure2_csv else None

@@ -2,17 +2,21 @@
 
 Network claims compare two networks of one data set over seeds, per selection protocol: the
 effect is the difference of the per-seed means (first network minus second) in the claim's unit,
-with a two-sided 95 % Welch confidence interval and a one-sided Welch t-test of the claimed
-direction against the claim's margin (``sparse_pkg.statistics``). Verdicts: *holds* at p < 0.01;
-*contradicted* when the opposite one-sided test gives p < 0.01; *not shown* otherwise; a group
-with fewer than two seeds cannot be tested and says so; a network absent from the run is
-"not run". Figure 2 claims read the table behind Figure 2 (``results/fig2.csv``).
+tested by a one-sided Welch t-test of the claimed direction against the claim's margin
+(``sparse_pkg.statistics``, from scipy). The claims of one protocol are one family: their
+p-values are Holm-adjusted, and the verdict is taken on the adjusted p: *holds* when it is below
+0.01; *contradicted* when the opposite one-sided tests, Holm-adjusted the same way, give one
+below 0.01; *not shown* otherwise. The bound printed is the test's one-sided confidence bound at
+the level that matches that verdict, 1 - 0.01 x (raw p / Holm p), so it lies beyond the margin
+exactly when the claim holds. A group with fewer than two seeds cannot be tested and says so; a
+network absent from the run is "not run". Figure 2 claims read the table behind Figure 2
+(``results/fig2.csv``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,7 +26,7 @@ from sparse_pkg.io.inputs import read_input
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.reporting.claims import METRICS, Claim
 from sparse_pkg.reporting.tables import NOT_RUN, run_scores
-from sparse_pkg.statistics import welch_test
+from sparse_pkg.statistics import WelchTest, holm, welch_test
 
 ALPHA = 0.01
 """Significance level of every verdict."""
@@ -39,6 +43,7 @@ class Verdict:
     p_value: str
     seeds: str
     verdict: str
+    p_holm: str = "–"
 
 
 def format_p(p: float) -> str:
@@ -71,13 +76,23 @@ def per_run_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def network_verdict(claim: Claim, runs: pd.DataFrame, protocol: str,
-                    definitions: Iterable[NetworkDefinition] | None = None
-                    ) -> Verdict:
-    """Effect, 95 % CI, one-sided p-value, seeds and verdict of a network claim.
+@dataclass(frozen=True)
+class _Tested:
+    """A claim whose two networks both have at least two seeds: its Welch test."""
 
-    With ``definitions``, a network they lack is named in the "not run" verdict.
-    """
+    claim: Claim
+    effect: str
+    seeds: str
+    test: WelchTest
+
+    @property
+    def opposite(self) -> str:
+        return "less" if self.claim.direction == "greater" else "greater"
+
+
+def _prepare(claim: Claim, runs: pd.DataFrame, protocol: str,
+             definitions: Iterable[NetworkDefinition] | None) -> _Tested | Verdict:
+    """The claim's Welch test, or its final verdict when it cannot be tested."""
     column = METRICS[claim.metric][0]
     chosen = runs[(runs["dataset"] == claim.dataset) & (runs["protocol"] == protocol)]
     first = chosen.loc[chosen["network"] == claim.network, column].astype(float).tolist()
@@ -94,13 +109,54 @@ def network_verdict(claim: Claim, runs: pd.DataFrame, protocol: str,
     effect = format_value(claim.metric, difference)
     if len(first) < 2 or len(second) < 2:
         return Verdict(effect, "–", "–", seeds, NEEDS_TWO_SEEDS)
-    result = welch_test(first, second, margin=claim.margin)
-    p, p_other = ((result.p_greater, result.p_less) if claim.direction == "greater"
-                  else (result.p_less, result.p_greater))
-    verdict = HOLDS if p < ALPHA else CONTRADICTED if p_other < ALPHA else NOT_SHOWN
-    interval = (f"[{format_value(claim.metric, result.ci_low)}, "
-                f"{format_value(claim.metric, result.ci_high)}]")
-    return Verdict(effect, interval, format_p(p), seeds, verdict)
+    return _Tested(claim, effect, seeds, welch_test(first, second, margin=claim.margin))
+
+
+def matching_confidence(p: float, p_holm: float) -> float:
+    """The one-sided confidence level whose bound lies beyond the margin exactly when the
+    Holm-adjusted p is below ALPHA: 1 - ALPHA x p / p_holm (1 - ALPHA when both are 0)."""
+    return 1.0 - ALPHA * (p / p_holm if p_holm > 0 else 1.0)
+
+
+def format_bound(metric: str, direction: str, bound: float, confidence: float) -> str:
+    """'≥ +294 (99.89 %)': the one-sided bound of the difference and its level."""
+    sign = "≥" if direction == "greater" else "≤"
+    return f"{sign} {format_value(metric, bound)} ({100 * confidence:.2f} %)"
+
+
+def network_verdicts(claims: Sequence[Claim], runs: pd.DataFrame, protocol: str,
+                     definitions: Iterable[NetworkDefinition] | None = None) -> list[Verdict]:
+    """Effect, one-sided bound, raw and Holm-adjusted p, seeds and verdict of each network claim
+    of ``protocol``, the testable ones adjusted together as one family.
+
+    With ``definitions``, a network they lack is named in the "not run" verdict.
+    """
+    prepared = [_prepare(c, runs, protocol, definitions) for c in claims]
+    tested = [t for t in prepared if isinstance(t, _Tested)]
+    claimed = holm([t.test.p(t.claim.direction) for t in tested])
+    opposite = holm([t.test.p(t.opposite) for t in tested])
+    adjusted = {id(t): (claimed[i], opposite[i]) for i, t in enumerate(tested)}
+    verdicts = []
+    for item in prepared:
+        if isinstance(item, Verdict):
+            verdicts.append(item)
+            continue
+        direction, (p_holm, p_holm_other) = item.claim.direction, adjusted[id(item)]
+        p = item.test.p(direction)
+        verdict = (HOLDS if p_holm < ALPHA else CONTRADICTED if p_holm_other < ALPHA
+                   else NOT_SHOWN)
+        confidence = matching_confidence(p, p_holm)
+        bound = format_bound(item.claim.metric, direction, item.test.bound(direction, confidence),
+                             confidence)
+        verdicts.append(Verdict(item.effect, bound, format_p(p), item.seeds, verdict,
+                                format_p(p_holm)))
+    return verdicts
+
+
+def network_verdict(claim: Claim, runs: pd.DataFrame, protocol: str,
+                    definitions: Iterable[NetworkDefinition] | None = None) -> Verdict:
+    """The verdict of one claim tested alone (a family of one: Holm changes nothing)."""
+    return network_verdicts([claim], runs, protocol, definitions)[0]
 
 
 # --- Figure 2 claims --------------------------------------------------------------------------

@@ -562,3 +562,28 @@ def test_provenance_records_what_made_the_run(finished_run):
         assert headline in table and work["config_sha256"][:12] in table, name
     history = pd.read_parquet(finished_run / "results" / "history.parquet")
     assert history["environment"].map(lambda e: json.loads(e)["device"]).eq("cpu").all()
+
+
+@pytest.mark.slow
+def test_every_claim_row_of_a_real_run_has_its_bound_agree_with_its_verdict(finished_run):
+    """claims.md of the tiny run: on each network row, the one-sided bound lies beyond the
+    margin of `Test` exactly when the verdict is *holds*; p (Holm) is never below p."""
+    text = (finished_run / "results" / "claims.md").read_text()
+    header = "| Claim | Where | Test | Effect | Bound (level) | p (one-sided) | p (Holm) |"
+    assert header in text
+    rows = [[cell.strip() for cell in line.strip("|").split(" | ")]
+            for line in text.splitlines() if line.startswith("| ") and "(level)" not in line
+            and line.count(" | ") == 8]
+    assert len(rows) == 2 * 9  # both protocols, every network claim of config/claims.yaml
+    checked = 0
+    for claim, _, test, _, bound, p, p_holm, _, verdict in rows:
+        if bound == "–":
+            continue
+        direction, margin = re.search(r" ([<>]) ([-+]?[\d,.]+) \(", test).groups()
+        value = float(bound.split(" (")[0][2:].replace(",", ""))
+        margin_value = float(margin.replace(",", ""))
+        beyond = value > margin_value if direction == ">" else value < margin_value
+        assert beyond == (verdict == "*holds*"), (claim, test, bound, verdict)
+        assert float(p_holm.split()[0]) >= float(p.split()[0]), claim
+        checked += 1
+    assert checked == 2 * 3  # the tiny run tests 3 claims a protocol: the rest have no runs
