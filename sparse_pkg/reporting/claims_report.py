@@ -59,7 +59,8 @@ def claims_markdown(
     claims_file: str = "config/claims.yaml",
 ) -> str:
     """results/claims.md: one section per selection protocol for the network claims, then the
-    Figure 2 claims; every network row gives effect, one-sided bound, raw and Holm p, seeds and verdict."""
+    Figure 2 claims; every network row gives effect, one-sided bound, raw and Holm p, seeds and
+    verdict."""
     runs = per_run_metrics(metrics)
     protocols = protocol_order(runs["protocol"])
     lines = ["**Does it reproduce? The paper's claims tested on this run**", ""]
