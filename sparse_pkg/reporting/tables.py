@@ -31,9 +31,12 @@ PROTOCOL_DESCRIPTIONS = {
 """What each model-selection protocol means; every table section and figure says it."""
 SUMMARY_COLUMNS = (
     "dataset", "protocol", "network", "seeds", "test_accuracy_mean", "test_accuracy_std",
-    "noise_score_mean", "noise_score_std", "selected_epoch_mean", "noise_levels",
+    "test_accuracy_min", "test_accuracy_max", "noise_score_mean", "noise_score_std",
+    "noise_score_min", "noise_score_max", "selected_epoch_mean", "noise_levels",
     "max_noise_score",
 )  # fmt: skip
+MIN_SEEDS_FOR_STD = 3
+"""Under this many seeds a standard deviation says little: tables give the range instead."""
 NOT_RUN = "not run"
 MISSING = "–"
 PAPER_NOISE_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))
@@ -158,8 +161,12 @@ def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
         seeds=("seed", "nunique"),
         test_accuracy_mean=("test_accuracy", "mean"),
         test_accuracy_std=("test_accuracy", _std0),
+        test_accuracy_min=("test_accuracy", "min"),
+        test_accuracy_max=("test_accuracy", "max"),
         noise_score_mean=("noise_score", "mean"),
         noise_score_std=("noise_score", _std0),
+        noise_score_min=("noise_score", "min"),
+        noise_score_max=("noise_score", "max"),
         selected_epoch_mean=("selected_epoch", "mean"),
         noise_levels=("noise_levels", "first"),
         max_noise_score=("max_noise_score", "first"),
@@ -177,6 +184,19 @@ def format_accuracy(mean: float, std: float) -> str:
 def format_noise_score(mean: float, std: float) -> str:
     """``(74569.4, 3200.2)`` -> ``"74,569 ± 3,200"``: rounded to integers, thousands separators."""
     return f"{mean:,.0f} ± {std:,.0f}"
+
+
+def format_spread(row: pd.Series, metric: str, scale: float = 1.0, noise: bool = False) -> str:
+    """Mean ± std of ``metric`` over the seeds, or, with fewer than :data:`MIN_SEEDS_FOR_STD`
+    seeds, the mean and the range: ``"89.28 (89.10–89.46)"``. ``scale`` multiplies every value
+    (noise score -> % of max); ``noise`` formats whole noise scores."""
+    mean, std = row[f"{metric}_mean"] * scale, row[f"{metric}_std"] * scale
+    if row["seeds"] >= MIN_SEEDS_FOR_STD:
+        return format_noise_score(mean, std) if noise else format_accuracy(mean, std)
+    low, high = row[f"{metric}_min"] * scale, row[f"{metric}_max"] * scale
+    if noise:
+        return f"{mean:,.0f} ({low:,.0f}–{high:,.0f})"
+    return f"{mean:.2f} ({low:.2f}–{high:.2f})"
 
 
 def protocol_order(protocols: Iterable[str]) -> list[str]:
@@ -233,7 +253,7 @@ def results_table_markdown(
     """Table 1 (MNIST) or Table 2 (GSC) as markdown, one section per selection protocol.
 
     Rows follow the order of ``definitions`` (networks.yaml) and show each network's label,
-    "Test score" (clean accuracy %, "99.14 ± 0.03") and "Noise score" ("74,569 ± 3,200"), mean ±
+    "Test acc. %" (clean accuracy, "99.14 ± 0.03") and "Noise score" ("74,569 ± 3,200"), mean ±
     std over seeds. A defined network without runs is listed as "not run"; a network that has
     runs but no definition is listed last under its name. The header gives ``title`` (default:
     :func:`results_table_title`), ``source_line`` (where the data came from, seeds, epochs) and
@@ -253,7 +273,6 @@ def results_table_markdown(
     protocols = protocol_order(summary["protocol"])
 
     summary["noise_percent_mean"] = 100.0 * summary["noise_score_mean"] / summary["max_noise_score"]
-    summary["noise_percent_std"] = 100.0 * summary["noise_score_std"] / summary["max_noise_score"]
     levels: list[float] = []
     lines = [f"**{title or results_table_title(dataset)}**", "", f"{source_line}  "]
     if provenance_line:
@@ -266,7 +285,8 @@ def results_table_markdown(
             f"Noise score = correct test classifications summed over {count} noise levels "
             f"({', '.join(f'{100 * level:g}' for level in levels)} %); max "
             f"{int(runs['max_noise_score'].iloc[0]):,} ({count} levels × {test_size:,} test "
-            "samples). Test score = clean test accuracy in %. Mean ± std (ddof 0) over seeds."
+            "samples). Test acc. = clean test accuracy in %. Mean ± std (ddof 0) over seeds; "
+            f"with fewer than {MIN_SEEDS_FOR_STD} seeds, mean (min–max) instead."
         )
     else:
         lines.append(f"No {dataset} runs in the metrics table.")
@@ -274,11 +294,11 @@ def results_table_markdown(
         lines[-1] += "  "
         lines.append(_published_note(dataset, levels))
 
-    header = ["Network", "Test score", "Noise score"]
+    header = ["Network", "Test acc. %", "Noise score"]
     align = ["---", "---:", "---:"]
     if show_published:
-        header = ["Network", "Test score", "Paper", "Δ", "Noise score", "Noise % of max", "Paper",
-                  "Δ"]
+        header = ["Network", "Test acc. %", "Paper acc.", "Δ acc.", "Noise score",
+                  "Noise % of max", "Paper noise %", "Δ noise %"]
         align = ["---", *["---:"] * 7]
     for protocol in protocols:
         description = PROTOCOL_DESCRIPTIONS.get(protocol, "as recorded in the metrics table")
@@ -289,9 +309,9 @@ def results_table_markdown(
             d = by_name.get(name)
             r = rows.loc[name] if name in rows.index else None
             if r is not None:
-                ours = (format_accuracy(r["test_accuracy_mean"], r["test_accuracy_std"]),
-                        format_noise_score(r["noise_score_mean"], r["noise_score_std"]),
-                        format_accuracy(r["noise_percent_mean"], r["noise_percent_std"]))
+                ours = (format_spread(r, "test_accuracy"),
+                        format_spread(r, "noise_score", noise=True),
+                        format_spread(r, "noise_score", 100.0 / r["max_noise_score"]))
             else:
                 ours = (NOT_RUN, NOT_RUN, NOT_RUN)
             cells = [d.label if d is not None else name, ours[0], ours[1]]

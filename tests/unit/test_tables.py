@@ -145,6 +145,18 @@ def test_noise_levels_may_differ_between_data_sets():
         ("gsc", 2), ("mnist", 3)]
 
 
+def test_three_seeds_or_more_show_the_std_fewer_the_range():
+    three = planted_metrics()
+    third = three[three.seed == 43].assign(seed=44)
+    text = results_table_markdown(pd.concat([three, third]), DEFINITIONS, "mnist", title="T",
+                                  source_line="S", show_published=False)
+    dense = next(r for r in _rows(text) if r[0] == "Dense CNN-1")
+    assert " ± " in dense[1] and "–" not in dense[1]  # 3 seeds: mean ± std
+    assert "with fewer than 3 seeds, mean (min–max) instead" in text
+    two = _rows(_markdown())
+    assert next(r for r in two if r[0] == "Dense CNN-1")[1] == "99.10 (99.00–99.20)"
+
+
 def test_formatting():
     assert format_accuracy(99.144, 0.031) == "99.14 ± 0.03"
     assert format_noise_score(74_569.4, 3_200.2) == "74,569 ± 3,200"
@@ -173,15 +185,15 @@ def test_markdown_rows_sections_and_header():
 
     rows = _rows(text)
     labels = [d.label for d in DEFINITIONS.of("mnist")]
-    assert rows[0] == ["Network", "Test score", "Noise score"]
+    assert rows[0] == ["Network", "Test acc. %", "Noise score"]
     assert [r[0] for r in rows[1:9]] == labels  # the paper section, in networks.yaml order
     assert rows[9] == rows[0]
     assert [r[0] for r in rows[10:]] == labels
     by_label = dict(((r[0], i < 9), r[1:]) for i, r in enumerate(rows))
-    assert by_label[("Dense CNN-1", True)] == ["99.10 ± 0.10", "23,060 ± 160"]
-    assert by_label[("Sparse CNN-2", True)] == ["98.60 ± 0.10", "28,460 ± 110"]
-    assert by_label[("Dense CNN-1", False)] == ["98.70 ± 0.20", "21,125 ± 235"]
-    assert by_label[("Sparse CNN-2", False)] == ["98.30 ± 0.30", "28,185 ± 185"]
+    assert by_label[("Dense CNN-1", True)] == ["99.10 (99.00–99.20)", "23,060 (22,900–23,220)"]
+    assert by_label[("Sparse CNN-2", True)] == ["98.60 (98.50–98.70)", "28,460 (28,350–28,570)"]
+    assert by_label[("Dense CNN-1", False)] == ["98.70 (98.50–98.90)", "21,125 (20,890–21,360)"]
+    assert by_label[("Sparse CNN-2", False)] == ["98.30 (98.00–98.60)", "28,185 (28,000–28,370)"]
     assert by_label[("Sparse CNN-1", True)] == ["not run", "not run"]
     assert sum(r[1:] == ["not run", "not run"] for r in rows) == 2 * 6
     assert "Paper" not in text and "74,569" not in text
@@ -190,11 +202,11 @@ def test_markdown_rows_sections_and_header():
 def test_markdown_published_columns_and_differences():
     text = _markdown(show_published=True)
     rows = _rows(text)
-    assert rows[0] == ["Network", "Test score", "Paper", "Δ", "Noise score", "Noise % of max",
-                       "Paper", "Δ"]
+    assert rows[0] == ["Network", "Test acc. %", "Paper acc.", "Δ acc.", "Noise score",
+                       "Noise % of max", "Paper noise %", "Δ noise %"]
     # ours: 23,060 of max 30,000 = 76.87 %; paper: 74,569 of max 110,000 = 67.79 %
-    assert rows[1] == ["Dense CNN-1", "99.10 ± 0.10", "99.14 ± 0.03", "-0.04", "23,060 ± 160",
-                       "76.87 ± 0.53", "67.79 ± 2.91", "+9.08"]
+    assert rows[1] == ["Dense CNN-1", "99.10 (99.00–99.20)", "99.14 ± 0.03", "-0.04",
+                       "23,060 (22,900–23,220)", "76.87 (76.33–77.40)", "67.79 ± 2.91", "+9.08"]
     # a network that was not run still shows the published numbers, without a difference
     assert rows[3] == ["Sparse CNN-1", "not run", "98.41 ± 0.08", "–", "not run", "not run",
                        "91.19 ± 1.58", "–"]
@@ -223,7 +235,7 @@ def test_published_difference_is_on_the_same_scale(test_size, clean, per_level):
     metrics = _paper_scale_metrics(test_size, clean, per_level)
     text = results_table_markdown(metrics, DEFINITIONS, "mnist", title="T", source_line="S")
     row = _rows(text)[1]
-    assert row[5] == "67.79 ± 0.00" and row[6] == "67.79 ± 2.91" and row[7] == "+0.00"
+    assert row[5] == "67.79 (67.79–67.79)" and row[6] == "67.79 ± 2.91" and row[7] == "+0.00"
     assert "not directly comparable" not in text
 
 
@@ -234,8 +246,8 @@ def test_markdown_lists_undefined_networks_and_uneven_seeds():
     metrics = pd.concat([metrics, extra])
     text = results_table_markdown(metrics, DEFINITIONS, "mnist", title="T", source_line="S")
     rows = _rows(text)
-    assert rows[9] == ["myNewNet", "99.00 ± 0.00", "–", "–", "22,900 ± 0", "76.33 ± 0.00", "–",
-                       "–"]
+    assert rows[9] == ["myNewNet", "99.00 (99.00–99.00)", "–", "–", "22,900 (22,900–22,900)",
+                       "76.33 (76.33–76.33)", "–", "–"]
     assert "Seeds per network differ (Dense CNN-1: 2, Sparse CNN-2: 2, myNewNet: 1)" in text
 
 
