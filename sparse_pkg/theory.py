@@ -241,3 +241,26 @@ def figure2_table(
     table = pd.DataFrame(rows, columns=columns)
     int_columns = ["n", "a", "s", "theta", "matches", "trials"]
     return table.astype(dict.fromkeys(int_columns, "int64"))
+
+
+def exact_curves(
+    ns: Iterable[int], actives: Iterable[int] = (64, 128, 256), s: int = 24, theta: int = 12
+) -> pd.DataFrame:
+    """The exact match probability on a fine grid of n, for drawing Figure 2's curves smoothly.
+
+    One row per n in ``ns`` and per active count (label "a=64", ...; a > n skipped) plus the
+    dense reference a = n // 2 (label :data:`DENSE_LABEL`, where n // 2 >= s). Columns: n, a,
+    label, probability. No simulation: the Monte Carlo points come from :func:`figure2_table`.
+    """
+    s, theta = _as_int(s, "s"), _as_int(theta, "theta")
+    _check_threshold(s, theta)
+    actives = [_as_int(v, "actives") for v in actives]
+    rows = []
+    for n in (_as_int(v, "ns") for v in ns):
+        cases = [(a, f"a={a}") for a in actives if a <= n]
+        if n // 2 >= s:
+            cases.append((n // 2, DENSE_LABEL))
+        rows += [{"n": n, "a": a, "label": label,
+                  "probability": match_probability(n, a, s, theta)} for a, label in cases]
+    table = pd.DataFrame(rows, columns=["n", "a", "label", "probability"])
+    return table.astype({"n": "int64", "a": "int64"})

@@ -28,7 +28,10 @@ from sparse_pkg.reporting.html import markdown_to_html
 from sparse_pkg.reporting.paper_layout import results_table_title
 from sparse_pkg.reporting.table3 import parameters_table_markdown
 from sparse_pkg.reporting.tables import results_table_markdown
-from sparse_pkg.theory import figure2_table
+from sparse_pkg.theory import DENSE_LABEL, exact_curves, figure2_table
+
+EXACT_CURVE_STEP = 5
+"""Figure 2's exact curves are evaluated every 5 in n: smooth at print size."""
 
 
 def _metrics(path: str) -> pd.DataFrame:
@@ -112,15 +115,18 @@ def table3_command(definitions, out, html_out):
 @click.option("--seed", type=int, required=True)
 @stack_options(figure_outputs)
 @click.option("--csv", "csv_path", required=True, help="The plotted numbers.")
-@label_option
 @verbose_option
 @handle_errors
-def figure2_command(trials, seed, png, pdf, csv_path, label):
-    """Figure 2: match probability of sparse binary vectors, exact and simulated."""
+def figure2_command(trials, seed, png, pdf, csv_path):
+    """Figure 2: match probability of sparse binary vectors, exact and simulated (pure theory:
+    no run label)."""
     table = figure2_table(trials=trials, seed=seed)
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    plot_figure2(table, png, pdf, label=label)
+    ns = range(int(table["n"].min()), int(table["n"].max()) + 1, EXACT_CURVE_STEP)
+    actives = sorted({int(a) for a, label in zip(table["a"], table["label"], strict=True)
+                      if label != DENSE_LABEL})
+    plot_figure2(table, png, pdf, exact_curves(ns, actives))
     log(f"wrote {png}, {pdf}, {csv_path}")
 
 

@@ -20,13 +20,16 @@ FIGURE2_COLUMNS = ("n", "a", "label", "s", "theta", "probability", "frequency", 
                    "trials")
 
 
-def figure2_series(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
+def figure2_series(table: pd.DataFrame, curves: pd.DataFrame | None = None
+                   ) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
     """What Figure 2 draws, per curve: ``(label, line, points)`` in legend order.
 
-    ``line`` holds n and the exact probability of every row of that label, sorted by n;
-    ``points`` holds n and the simulated frequency of the rows with at least one match (a zero
-    frequency has no place on the log axis). Curves with a fixed a come first, ordered by a;
-    the dense reference (label ``DENSE_LABEL``) comes last. ValueError on missing columns.
+    ``line`` holds n and the exact probability, sorted by n: from ``curves`` (the fine grid of
+    :func:`sparse_pkg.theory.exact_curves`) when given, else from the table's own rows.
+    ``points`` holds n, the simulated frequency and its binomial standard error
+    ``sqrt(p (1 - p) / trials)`` (p the exact probability) of the rows with at least one match
+    (a zero frequency has no place on the log axis). Curves with a fixed a come first, ordered
+    by a; the dense reference (label ``DENSE_LABEL``) comes last. ValueError on missing columns.
     """
     missing = [c for c in FIGURE2_COLUMNS if c not in table.columns]
     if missing:
@@ -34,19 +37,26 @@ def figure2_series(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame, pd.Data
     labels = list(dict.fromkeys(table["label"]))
     fixed = sorted((x for x in labels if x != DENSE_LABEL),
                    key=lambda x: int(table.loc[table["label"] == x, "a"].min()))
+    lines_from = table if curves is None else curves
     out = []
     for label in fixed + [x for x in labels if x == DENSE_LABEL]:
         rows = table[table["label"] == label].sort_values("n", kind="stable")
-        line = rows[["n", "probability"]].reset_index(drop=True)
-        points = rows.loc[rows["matches"] > 0, ["n", "frequency"]].reset_index(drop=True)
+        exact = lines_from[lines_from["label"] == label].sort_values("n", kind="stable")
+        line = exact[["n", "probability"]].reset_index(drop=True)
+        simulated = rows.loc[rows["matches"] > 0]
+        p = simulated["probability"].astype(float)
+        points = pd.DataFrame({
+            "n": simulated["n"].to_numpy(), "frequency": simulated["frequency"].to_numpy(),
+            "standard_error": np.sqrt(p * (1.0 - p) / simulated["trials"]).to_numpy(),
+        })
         out.append((label, line, points))
     return out
 
 
 def figure2_caption(table: pd.DataFrame) -> str:
     """Caption of Figure 2; says what the dense line a = n/2 gives (docs/protocol.md §6)."""
-    text = ("Lines: exact formula; points: simulated frequencies (n without a simulated match "
-            "omitted on the log axis).")
+    text = ("Lines: exact formula; points: simulated frequencies with ±1 binomial standard "
+            "error (n without a simulated match omitted on the log axis).")
     dense = table.loc[table["label"] == DENSE_LABEL, "probability"]
     if len(dense):
         text += (f"\nThe dense line a = n/2 follows the formula (≈{dense.mean():.2f}), unlike the "
@@ -89,6 +99,21 @@ def noise_rows(
     tidy["rank"] = tidy["network"].map({n: i for i, n in enumerate(order)})
     tidy = tidy.sort_values(["rank", "noise_level", "seed"], kind="stable").drop(columns="rank")
     return tidy.reset_index(drop=True)
+
+
+MIN_SEEDS_FOR_BAND = 3
+"""Under this many seeds a ±1 std band is just half the range: draw each seed instead."""
+
+
+def test_classes(metrics: pd.DataFrame, dataset: str) -> int | None:
+    """How many classes the data set's test set holds (labels with test samples), from the
+    per-class totals of its metrics rows; None when the rows do not record them."""
+    rows = metrics[metrics["dataset"] == dataset]
+    if rows.empty or "per_class_total" not in rows.columns:
+        return None
+    totals = np.sum(np.stack([np.asarray(t, dtype=np.int64) for t in rows["per_class_total"]]),
+                    axis=0)
+    return int(np.count_nonzero(totals)) or None
 
 
 def population_std_band(values: Iterable[float]) -> tuple[float, float]:

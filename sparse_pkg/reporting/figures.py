@@ -6,8 +6,9 @@ table, the network definitions, the run label); the numbers drawn come from
 (a seam for tests), ``plot_*`` writes it as a 300 dpi PNG and a PDF with embedded TrueType fonts,
 atomically. Figures are built on Figure objects directly (Agg
 rendering, no pyplot state; seaborn draws on the given ``ax``) and saved without creator,
-producer or date metadata, so the same inputs give the same bytes. Every figure carries the run
-label (the tables' source line) as a footer.
+producer or date metadata, so the same inputs give the same bytes. Every figure of trained
+networks carries the run label (the tables' source line) as a footer; Figure 2, pure theory,
+does not.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from matplotlib.text import Text
 
 from sparse_pkg.io.atomic import atomic_path
 from sparse_pkg.reporting.figure_data import (
+    MIN_SEEDS_FOR_BAND,
     figure2_caption,
     figure2_series,
     network_labels,
@@ -36,13 +38,14 @@ from sparse_pkg.reporting.figure_data import (
     population_std_band,
     sample_stack,
     seeds_text,
+    test_classes,
 )
 from sparse_pkg.reporting.paper_layout import FIGURE4_NETWORKS
 from sparse_pkg.reporting.tables import PROTOCOL_DESCRIPTIONS, Definitions
 
 NOISE_AXIS_LABELS = {
     "mnist": "Noise level (% of pixels replaced)",
-    "gsc": "White-noise level a (%)",
+    "gsc": "White-noise level a (%): each sample x becomes (1 − a)·x + a·u, u ~ U(−1, 1)",
 }
 GSC_NOISE_TITLE = "Speech Commands: test accuracy vs white noise"
 _PNG_METADATA = {"Software": None}
@@ -108,30 +111,43 @@ def _protocol_text(protocol: str) -> str:
     return textwrap.fill(text, width=72)
 
 
+def _subtitle(protocol: str, note: str | None) -> str:
+    """The protocol line, and the below-chance note when there is one."""
+    return _protocol_text(protocol) + ("\n" + textwrap.fill(note, width=80) if note else "")
+
+
 # --- Figure 2 ----------------------------------------------------------------------------------
 
 
 @_default_style
-def figure2_figure(table: pd.DataFrame, *, label: str) -> Figure:
-    """Figure 2: false-match probability vs vector length n, exact (lines) and simulated (points).
+def figure2_figure(table: pd.DataFrame, curves: pd.DataFrame | None = None) -> Figure:
+    """Figure 2: false-match probability vs vector length n, exact (lines) and simulated
+    (points with ±1 binomial standard error).
 
-    Log y axis; one curve per active count a and the dense reference a = n/2. The caption says
-    that the dense line follows the formula (about 0.58 with s = 24, theta = 12), unlike the
-    ~0.005 of the original figure (docs/protocol.md §6); the footer is the run ``label``.
+    Log y axis; one curve per active count a and the dense reference a = n/2, drawn from
+    ``curves`` (the exact formula on a fine grid of n, :func:`sparse_pkg.theory.exact_curves`)
+    when given. The caption says that the dense line follows the formula (about 0.58 with
+    s = 24, theta = 12), unlike the ~0.005 of the original figure (docs/protocol.md §6). Pure
+    theory: no run label, since no run made it.
     """
-    series = figure2_series(table)
+    series = figure2_series(table, curves)
     s, theta = int(table["s"].iloc[0]), int(table["theta"].iloc[0])
     trials = int(table["trials"].max())
-    fig = Figure(figsize=(6.4, 5.4))  # fixed margins: a layout engine would double the time
-    footer = _footer(fig, label)
-    caption_y = 0.02 + 0.022 * footer.get_text().count("\n") + 0.025  # just above the footer
-    fig.subplots_adjust(left=0.12, right=0.97, top=0.93, bottom=caption_y + 0.155)
+    fig = Figure(figsize=(6.4, 5.2))  # fixed margins: a layout engine would double the time
+    caption = "\n".join(textwrap.fill(line, width=_FOOTER_WIDTH)
+                        for line in figure2_caption(table).splitlines())
+    caption_y = 0.02
+    bottom = caption_y + 0.115 + 0.022 * (caption.count("\n") + 1)  # x label above the caption
+    fig.subplots_adjust(left=0.12, right=0.97, top=0.93, bottom=bottom)
     ax = fig.add_subplot()
     for index, (curve_label, line, points) in enumerate(series):
         color = f"C{index}"
-        ax.plot(line["n"], line["probability"], color=color, label=curve_label)
-        ax.plot(points["n"], points["frequency"], "o", color=color, markersize=4,
-                markerfacecolor="none")
+        ax.plot(line["n"], line["probability"], color=color, label=curve_label, linewidth=1.2)
+        # the lower bar stops short of 0, which a log axis cannot show
+        lower = np.minimum(points["standard_error"], 0.999 * points["frequency"])
+        ax.errorbar(points["n"], points["frequency"], yerr=[lower, points["standard_error"]],
+                    fmt="o", color=color, markersize=4, markerfacecolor="none", elinewidth=0.8,
+                    capsize=2)
     ax.set_yscale("log")
     ax.set_xlabel("Vector length n")
     ax.set_ylabel("Probability of a false match")
@@ -139,18 +155,18 @@ def figure2_figure(table: pd.DataFrame, *, label: str) -> Figure:
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="0.3", marker="o", linestyle="none",
                           markerfacecolor="none"))
-    labels.append(f"simulated ({trials:,} trials)")
+    labels.append(f"simulated ± 1 SE ({trials:,} trials)")
     ax.legend(handles, labels, loc="lower left", fontsize=8)
     ax.set_title(f"Figure 2. Match probability of random sparse vectors (s = {s}, θ = {theta})",
                  fontsize=10)
-    fig.text(0.01, caption_y, figure2_caption(table), fontsize=7, va="bottom")
+    fig.text(0.01, caption_y, caption, fontsize=7, va="bottom")
     return fig
 
 
-def plot_figure2(table: pd.DataFrame, png_path: PathLike, pdf_path: PathLike, *,
-                 label: str) -> None:
+def plot_figure2(table: pd.DataFrame, png_path: PathLike, pdf_path: PathLike,
+                 curves: pd.DataFrame | None = None) -> None:
     """Write :func:`figure2_figure` as PNG and PDF."""
-    _save(figure2_figure(table, label=label), png_path, pdf_path)
+    _save(figure2_figure(table, curves), png_path, pdf_path)
 
 
 # --- Noise curves ------------------------------------------------------------------------------
@@ -159,13 +175,16 @@ def plot_figure2(table: pd.DataFrame, png_path: PathLike, pdf_path: PathLike, *,
 def _draw_noise_curves(
     ax: Axes, metrics: pd.DataFrame, definitions: Definitions, dataset: str,
     networks: Sequence[str] | None, protocol: str,
-) -> None:
-    """Mean accuracy vs noise level per network, with a ±1 std band over seeds, on ``ax``.
+) -> str | None:
+    """Mean accuracy vs noise level per network over seeds, on ``ax``; returns a note to show
+    under the title when some mean falls below chance (else None).
 
-    Drawn by seaborn's ``lineplot`` on the tidy rows of :func:`noise_rows` with
-    :func:`population_std_band` as ``errorbar`` (ddof 0, matching the tables; seaborn's ``"sd"``
-    is ddof 1). No bootstrap is involved, so the drawing is deterministic. The legend sits
-    outside the axes, right, so it never covers a curve; its title gives the number of seeds.
+    With at least :data:`MIN_SEEDS_FOR_BAND` seeds per network, a ±1 std band (ddof 0, matching
+    the tables) surrounds the mean; with fewer, where such a band would be half the range and
+    hide that there are separate curves, each seed's curve is drawn thin under the mean. Drawn
+    by seaborn's ``lineplot`` on the tidy rows of :func:`noise_rows` (no bootstrap, so the
+    drawing is deterministic). A dotted line marks chance, 1 / the number of test classes. The
+    legend sits outside the axes, right; its title says what the lines are and the seed count.
     """
     rows = noise_rows(metrics, dataset, networks, protocol)
     ax.set_xlabel(NOISE_AXIS_LABELS.get(dataset, "Noise level (%)"))
@@ -174,23 +193,46 @@ def _draw_noise_curves(
     if rows.empty:
         ax.text(0.5, 0.5, f"no {dataset} runs of these networks", transform=ax.transAxes,
                 ha="center", va="center")
-        return
+        return None
     labels = network_labels(definitions, dataset)
     names = list(dict.fromkeys(rows["network"]))
     shown = [labels.get(n, n) for n in names]
     if len(set(shown)) < len(shown):  # two networks with one label: tell them apart by name
         shown = names
     rows = rows.assign(network=rows["network"].map(dict(zip(names, shown, strict=True))))
-    sns.lineplot(
-        data=rows, x="noise_level", y="accuracy", hue="network", hue_order=shown,
-        style="network", style_order=shown, ax=ax, estimator="mean",
-        errorbar=population_std_band, err_style="band", err_kws={"alpha": 0.2, "linewidth": 0},
-        palette={n: f"C{i % 10}" for i, n in enumerate(shown)},
-        markers={n: _MARKERS[i % len(_MARKERS)] for i, n in enumerate(shown)},
-        dashes=False, markersize=5, markeredgewidth=0,
-    )
+    palette = {n: f"C{i % 10}" for i, n in enumerate(shown)}
+    common = {"data": rows, "x": "noise_level", "y": "accuracy", "hue": "network",
+              "hue_order": shown, "palette": palette, "ax": ax}
+    few_seeds = int(rows.groupby("network")["seed"].nunique().min()) < MIN_SEEDS_FOR_BAND
+    if few_seeds:
+        sns.lineplot(**common, units="seed", estimator=None, linewidth=0.7, alpha=0.45,
+                     legend=False)
+        band = {"errorbar": None}
+        what = f"mean; thin lines:\neach of {seeds_text(rows)}"
+    else:
+        band = {"errorbar": population_std_band, "err_style": "band",
+                "err_kws": {"alpha": 0.2, "linewidth": 0}}
+        what = f"mean ± 1 std\nover {seeds_text(rows)}"
+    sns.lineplot(**common, style="network", style_order=shown, estimator="mean", **band,
+                 markers={n: _MARKERS[i % len(_MARKERS)] for i, n in enumerate(shown)},
+                 dashes=False, markersize=5, markeredgewidth=0)
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title_fontsize=8,
-                    title=f"Network\n(mean ± 1 std\nover {seeds_text(rows)})", frameon=False)
+                    title=f"Network\n({what})", frameon=False)
+    classes = test_classes(metrics, dataset)
+    if classes is None:
+        return None
+    chance = 100.0 / classes
+    ax.axhline(chance, color="0.35", linestyle=":", linewidth=1.0)
+    ax.annotate(f"chance: 1/{classes} test classes", xy=(1.0, chance), xycoords=("axes fraction",
+                "data"), xytext=(-2, 2), textcoords="offset points", ha="right", va="bottom",
+                fontsize=7, color="0.35")
+    means = rows.groupby(["network", "noise_level"])["accuracy"].mean()
+    below = means[means < chance]
+    if below.empty:
+        return None
+    return (f"{len(below)} of {len(means)} mean points lie below chance: the networks may "
+            "answer a class the test set does not hold"
+            + (" (silence, unknown)" if dataset == "gsc" else ""))
 
 
 @_default_style
@@ -206,9 +248,9 @@ def noise_curves_figure(
     """
     fig = Figure(figsize=(7.2, 4.8), layout="constrained")
     ax = fig.add_subplot()
-    _draw_noise_curves(ax, metrics, definitions, dataset, networks, protocol)
+    note = _draw_noise_curves(ax, metrics, definitions, dataset, networks, protocol)
     fig.suptitle(title, x=0.01, ha="left", fontsize=11)
-    ax.set_title(_protocol_text(protocol), fontsize=8, loc="left")
+    ax.set_title(_subtitle(protocol, note), fontsize=8, loc="left")
     _footer(fig, label)
     return fig
 
@@ -250,8 +292,8 @@ def figure4_figure(
     top.suptitle("A   A test digit at each pixel-noise level", x=0.01, ha="left",
                  fontweight="bold", fontsize=11)
     ax = bottom.subplots()
-    _draw_noise_curves(ax, metrics, definitions, "mnist", FIGURE4_NETWORKS, protocol)
-    ax.set_title(_protocol_text(protocol), fontsize=8, loc="left")
+    note = _draw_noise_curves(ax, metrics, definitions, "mnist", FIGURE4_NETWORKS, protocol)
+    ax.set_title(_subtitle(protocol, note), fontsize=8, loc="left")
     bottom.suptitle("B   MNIST: test accuracy vs noise", x=0.01, ha="left", fontweight="bold",
                     fontsize=11)
     _footer(fig, label)

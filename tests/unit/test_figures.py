@@ -34,9 +34,10 @@ from sparse_pkg.reporting.figures import (
     plot_noise_curves,
 )
 from sparse_pkg.reporting.paper_layout import FIGURE4_LEVELS, figure4_levels
-from sparse_pkg.theory import DENSE_LABEL, match_probability
+from sparse_pkg.theory import DENSE_LABEL, exact_curves, match_probability
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+CURVE_NS = range(300, 901, 5)
 LABEL = ("demo run · data: embedded real MNIST: 5,000 training digits; official 10,000-digit "
          "test set · seeds 42–43 · epochs capped at 3, training set capped at 300")
 DEFINITIONS = load_networks(Path(__file__).resolve().parents[2] / "config/networks.yaml")
@@ -110,8 +111,8 @@ def test_figure2_caption_states_the_dense_value():
 
 def test_plot_figure2_writes_valid_deterministic_files(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
-    plot_figure2(figure2_rows(), first / "fig2.png", first / "fig2.pdf", label="demo run")
-    plot_figure2(figure2_rows(), second / "fig2.png", second / "fig2.pdf", label="demo run")
+    plot_figure2(figure2_rows(), first / "fig2.png", first / "fig2.pdf", exact_curves(CURVE_NS))
+    plot_figure2(figure2_rows(), second / "fig2.png", second / "fig2.pdf", exact_curves(CURVE_NS))
     _assert_files(first / "fig2.png", first / "fig2.pdf")
     assert (first / "fig2.png").read_bytes() == (second / "fig2.png").read_bytes()
     assert (first / "fig2.pdf").read_bytes() == (second / "fig2.pdf").read_bytes()
@@ -214,7 +215,7 @@ def _sample_images() -> dict[float, np.ndarray]:
 def _built_figures():
     """The three figures, built (not saved), each stamped with LABEL."""
     return {
-        "fig2": figure2_figure(figure2_rows(), label=LABEL),
+        "fig2": figure2_figure(figure2_rows(), exact_curves(CURVE_NS)),
         "fig4": figure4_figure(_sample_images(), FIGURE4_LEVELS, planted_metrics(), DEFINITIONS,
                                "paper", label=LABEL),
         "noise": noise_curves_figure(planted_metrics(), DEFINITIONS, "mnist", None, "final",
@@ -229,7 +230,7 @@ def saved_figures(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     out = tmp_path_factory.mktemp("figures")
     files = {name: (out / f"{name}.png", out / f"{name}.pdf") for name in ("fig2", "fig4",
                                                                              "noise")}
-    plot_figure2(figure2_rows(), *files["fig2"], label=LABEL)
+    plot_figure2(figure2_rows(), *files["fig2"], exact_curves(CURVE_NS))
     plot_figure4(_sample_images(), FIGURE4_LEVELS, planted_metrics(), DEFINITIONS, "paper",
                  *files["fig4"], label=LABEL)
     plot_noise_curves(planted_metrics(), DEFINITIONS, "mnist", None, "paper", *files["noise"],
@@ -250,11 +251,11 @@ def test_pngs_are_saved_at_300_dpi(saved_figures):
             assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01), name
 
 
-def test_every_figure_is_stamped_with_the_run_label():
+def test_every_figure_of_a_run_is_stamped_with_its_label_and_theory_is_not():
     for name, fig in _built_figures().items():
         texts = {t.get_text().replace("\n", " · ") for t in fig.findobj(lambda a: hasattr(
             a, "get_text") and a.get_visible())}
-        assert LABEL in texts, name
+        assert (LABEL in texts) == (name != "fig2"), name
 
 
 def test_footer_lines_break_the_label_at_its_separators():
@@ -282,10 +283,68 @@ def test_noise_band_is_mean_plus_minus_population_std_and_legend_counts_seeds():
     for x, mean, std in ((0.0, 92.0, np.sqrt(8 / 3)), (50.0, 60.0, np.sqrt(200 / 3))):
         ys = vertices[np.isclose(vertices[:, 0], x), 1]
         assert (ys.min(), ys.max()) == pytest.approx((mean - std, mean + std)), x
-    assert "over 3 seeds" in " ".join(ax.get_legend().get_title().get_text().split())
-    planted = noise_curves_figure(planted_metrics(), DEFINITIONS, "mnist", None, "paper",
-                                  title="t", label=LABEL)
-    assert "over 2 seeds" in " ".join(planted.axes[0].get_legend().get_title().get_text().split())
+    assert "mean ± 1 std over 3 seeds" in " ".join(
+        ax.get_legend().get_title().get_text().split())
+
+
+def test_under_three_seeds_each_seed_is_drawn_thin_beside_the_mean_and_no_band():
+    fig = noise_curves_figure(planted_metrics(), DEFINITIONS, "mnist", None, "paper",
+                              title="t", label=LABEL)
+    ax = fig.axes[0]
+    assert not ax.collections  # no band
+    thin = [line for line in ax.lines if line.get_linewidth() < 1.0]
+    assert len(thin) == 2 * 2  # 2 networks x 2 seeds
+    curves = [pytest.approx(list(line.get_ydata())) for line in thin]
+    assert [99.0, 80.0, 50.0] in curves and [99.2, 81.0, 52.0] in curves  # denseCNN1 seeds, %
+    means = [line for line in ax.lines if line.get_linewidth() >= 1.0 and len(line.get_xdata())]
+    assert [99.1, 80.5, 51.0] in [pytest.approx(list(m.get_ydata())) for m in means]
+    title = " ".join(ax.get_legend().get_title().get_text().split())
+    assert "thin lines: each of 2 seeds" in title
+
+
+def _with_classes(metrics: pd.DataFrame, classes: int, per_class: int = 1000) -> pd.DataFrame:
+    totals = [per_class] * classes + [0, 0]  # two outputs without test samples (GSC-like)
+    return metrics.assign(per_class_total=[totals] * len(metrics))
+
+
+def test_the_chance_line_is_one_over_the_test_classes_and_below_chance_is_said():
+    metrics = _with_classes(planted_metrics(), 10)
+    fig = noise_curves_figure(metrics, DEFINITIONS, "mnist", None, "paper", title="t",
+                              label=LABEL)
+    ax = fig.axes[0]
+    chance = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(chance) == 1 and list(chance[0].get_ydata()) == [10.0, 10.0]
+    texts = [t.get_text() for t in ax.texts]
+    assert "chance: 1/10 test classes" in texts
+    assert "below chance" not in ax.get_title(loc="left")
+    low = metrics.copy()
+    low.loc[low.noise_level == 0.5, "correct"] = 500  # 5 %: under the 10 % of chance
+    low["accuracy"] = low["correct"] / low["total"]
+    title = noise_curves_figure(low, DEFINITIONS, "mnist", None, "paper", title="t",
+                                label=LABEL).axes[0].get_title(loc="left")
+    assert "2 of 6 mean points lie below chance" in " ".join(title.split())
+
+
+def test_the_white_noise_level_is_defined_on_the_gsc_axis():
+    gsc = planted_metrics().assign(dataset="gsc")
+    defs = [d for d in DEFINITIONS]
+    fig = noise_curves_figure(gsc, defs, "gsc", None, "paper", title="t", label=LABEL)
+    assert "(1 − a)·x + a·u, u ~ U(−1, 1)" in fig.axes[0].get_xlabel()
+
+
+def test_figure2_exact_curves_are_smooth_and_points_carry_standard_errors():
+    curves = exact_curves(range(300, 901, 5))
+    fig = figure2_figure(figure2_rows(), curves)
+    ax = fig.axes[0]
+    solid = [line for line in ax.lines if line.get_linestyle() == "-" and len(line.get_xdata())
+             > 20]
+    assert len(solid) == 3  # a=64, a=128, dense: one smooth line each
+    for line in solid:
+        assert np.diff(line.get_xdata()).max() <= 5  # evaluated every 5 in n, not every 300
+    assert any(len(c.get_segments()) for c in ax.collections)  # the error bars
+    series = figure2_series(figure2_rows(), curves)
+    p = match_probability(300, 64)
+    assert series[0][2]["standard_error"].iloc[0] == pytest.approx(np.sqrt(p * (1 - p) / 1000))
 
 
 def _layout_boxes(fig) -> dict[str, object]:

@@ -136,10 +136,9 @@ rule figure2:
         code=code("report"),  # library code run: a change reruns the job
         trials=config["figure2"]["trials"],
         seed=config["figure2"]["seed"],
-        label=f"{config['run_label']} run",
     shell:
         "python -P -m sparse_pkg.commands.report figure2 --trials {params.trials} --seed {params.seed} "
-        "--png {output.png} --pdf {output.pdf} --csv {output.csv} --label {params.label:q} "
+        "--png {output.png} --pdf {output.pdf} --csv {output.csv} "
         "2> {log}"
 
 
