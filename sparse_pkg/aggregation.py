@@ -7,6 +7,7 @@ jobs finished.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable
 
 import pandas as pd
@@ -21,8 +22,9 @@ HISTORY_KEYS = ["dataset", "network", "seed", "epoch"]
 def concat_parquet(paths: Iterable[str | os.PathLike], keys: list[str]) -> pd.DataFrame:
     """Read and stack parquet files, sorted by ``keys``; duplicates of a key are an error."""
     frames = [
-        read_input(path, pd.read_parquet, what="result file", fix="delete it and rerun its job",
-                   fix_missing="rerun its job")
+        read_input(path, pd.read_parquet, what="result file",
+                   fix=f"delete it (rm {shlex.quote(os.fspath(path))}), then rerun snakemake: it "
+                       "recomputes that file", fix_missing="rerun its job")
         for path in paths
     ]
     if not frames:

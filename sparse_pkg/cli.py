@@ -92,3 +92,16 @@ def setup_compute(threads: int, device: str, gpu_required: bool):
 
     configure_torch(threads)
     return resolve_device(device, "error" if gpu_required else "fallback")
+
+
+def log_termination(what: str) -> None:
+    """On SIGTERM (what SLURM sends at a job's time limit, or on scancel), log one line saying
+    so before the process ends with status 143, so the job's log tells why it stopped."""
+    import signal
+
+    def stop(signum: int, frame: Any) -> NoReturn:
+        log(f"{what}: stopped by SIGTERM (a scheduler's time limit or a cancel?); finished "
+            "epochs are kept: rerun to continue from the last one")
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)

@@ -22,6 +22,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from sparse_pkg.networks_file import UniqueKeyLoader
+
 
 def load_schema(path: str | os.PathLike) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
@@ -72,7 +74,26 @@ def rule_error(config: dict[str, Any]) -> str | None:
     if not any(config.get(name, {}).get("enabled") for name in ("mnist", "gsc")):
         return ("config keys mnist.enabled, gsc.enabled: both are false, so there is nothing to "
                 "run; set at least one to true")
+    for key, value in _path_settings(config):
+        if any(c.isspace() for c in value):
+            return (f"config key {key}: {value!r} contains a space, which the workflow's shell "
+                    "commands cannot pass on; choose a path without spaces (a symbolic link to "
+                    "it works)")
+    for key in ("data_dir", "results_dir"):
+        if key in config and os.path.exists(config[key]) and not os.path.isdir(config[key]):
+            return (f"config key {key}: {config[key]} is a file, not a folder; name a folder "
+                    "(it is created when missing)")
     return None
+
+
+def _path_settings(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, value) of every configured path the rules write into shell commands."""
+    found = [(k, config[k]) for k in ("data_dir", "results_dir") if isinstance(config.get(k), str)]
+    for section, key in (("gsc", "archive"), ("mnist", "directory")):
+        value = (config.get(section) or {}).get(key)
+        if isinstance(value, str):
+            found.append((f"{section}.{key}", value))
+    return found
 
 
 def config_error(config: dict[str, Any], schema: dict[str, Any]) -> str | None:
@@ -119,7 +140,7 @@ def config_file_error(path: str | os.PathLike) -> str | None:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         return f"{path}: cannot read the config file ({reason}); check the file"
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506  a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -127,6 +148,8 @@ def config_file_error(path: str | os.PathLike) -> str | None:
         context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and start is not None and mark is not None and start.line != mark.line:
             problem += f", {context} at line {start.line + 1}"  # where the bad construct began
+        if "duplicate key" in problem:
+            return f"{path}:{at}: {problem}: the later one would silently win; keep one"
         return f"{path}:{at}: YAML syntax error ({problem}); fix the file there"
     if document is not None and not isinstance(document, dict):
         return (f"{path}: the top level must be a mapping of config keys (key: value lines), "

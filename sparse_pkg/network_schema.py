@@ -98,6 +98,20 @@ def _expected(schema: Mapping[str, Any]) -> str:
     return ", ".join(words[:-1]) + f" or {words[-1]}" if len(words) > 1 else words[0]
 
 
+def _yaml_float_hint(value: Any) -> str:
+    """A hint for a number YAML read as a string: YAML 1.1 wants a dot in ``1e-2``."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    mantissa, _, exponent = value.lower().partition("e")
+    fixed = f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent}" if exponent else value
+    return (f"; YAML reads {value} as text: write {fixed} or {number:g} (a number needs a dot "
+            "before the exponent)")
+
+
 def describe(error: jsonschema.ValidationError) -> tuple[str, str]:
     """(dotted key, what is wrong and what to do) of one violation inside a definition."""
     key = ".".join(str(p) for p in error.absolute_path if not isinstance(p, int))
@@ -109,7 +123,7 @@ def describe(error: jsonschema.ValidationError) -> tuple[str, str]:
         expected = _expected(schema)
         if expected == "a number" and isinstance(value, float):
             expected = "a finite number"
-        return key, f"expected {expected}, got {value!r}{hint}"
+        return key, f"expected {expected}, got {value!r}{hint}{_yaml_float_hint(value)}"
     if kind == "minItems":
         return key, f"expected a non-empty list, got {value!r}{hint}"
     if kind == "enum":

@@ -70,7 +70,7 @@ def load_networks(path: str | os.PathLike) -> NetworkDefinitions:
 
 def _parse(text: str, source: str) -> NetworkDefinitions:
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        document = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -126,7 +126,7 @@ def _layout_problem(error: jsonschema.ValidationError, source: str) -> str:
     return f"{where}: expected a mapping of keys"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class UniqueKeyLoader(yaml.SafeLoader):
     """A safe YAML loader that rejects duplicate keys (a silently shadowed network is a bug)."""
 
 
@@ -143,6 +143,6 @@ def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -
     return mapping
 
 
-_UniqueKeyLoader.add_constructor(
+UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
 )

@@ -10,10 +10,12 @@ from sparse_pkg.cli import (
     compute_options,
     handle_errors,
     log,
+    log_termination,
     on_terminal,
     setup_compute,
     verbose_option,
 )
+from sparse_pkg.errors import InputError
 from sparse_pkg.io.tensors import load_tensor_set
 from sparse_pkg.networks_file import load_networks
 from sparse_pkg.provenance import environment, environment_json
@@ -60,14 +62,22 @@ def main(definitions, dataset, network, seed, train_path, test_path, validation_
     last epoch), the per-epoch history and the timings to --out-dir. Rerunning after a crash
     continues from the last finished epoch with bit-identical results on the CPU.
     """
+    log_termination(f"training {dataset}/{network} seed {seed}")
     torch_device = setup_compute(threads, device, gpu_required)
     definition = load_networks(definitions).get(dataset, network)
     train_set = load_tensor_set(train_path)
+    test_set = load_tensor_set(test_path)
+    geometry = definition.geometry
+    expected = (geometry.channels, geometry.height, geometry.width)
+    for path, features in ((train_path, train_set.features), (test_path, test_set.features)):
+        if tuple(features.shape[-3:]) != expected:  # the other data set's tensors, say
+            raise InputError(f"{path}: features of shape {tuple(features.shape[1:])} do not fit "
+                             f"{dataset}/{network} (input {expected}); wrong data set?")
     keep = subset_indices(len(train_set), max_train_samples)
     data = TrainingData(
         train_features=train_set.features.index_select(0, keep),
         train_labels=train_set.labels.index_select(0, keep),
-        test=load_tensor_set(test_path),
+        test=test_set,
         validation=load_tensor_set(validation_path) if validation_path else None,
         balanced=sampling == "balanced",
     )

@@ -7,6 +7,7 @@ definition, so evaluation needs nothing but the file.
 from __future__ import annotations
 
 import os
+import shlex
 from typing import Any
 
 import torch
@@ -49,8 +50,10 @@ def load_checkpoint(
         payload = torch.load(file, map_location=device, weights_only=True)
         return payload, NetworkDefinition.from_dict(payload["definition"])
 
-    payload, definition = read_input(path, read, what="checkpoint", fix="delete it and retrain",
-                                     fix_missing="run the train step first")
+    payload, definition = read_input(
+        path, read, what="checkpoint",
+        fix=f"delete it (rm {shlex.quote(os.fspath(path))}), then rerun snakemake: it retrains "
+            "that run", fix_missing="run the train step first")
     channels_last = bool(payload.get("meta", {}).get("channels_last", False))  # as trained
     model = build_network(definition, channels_last=channels_last).to(device)
     model.load_state_dict(payload["state_dict"])

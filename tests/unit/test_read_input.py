@@ -3,6 +3,8 @@ and the readers built on it keep their messages."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -35,9 +37,12 @@ def test_a_good_file_is_read(tmp_path):
 
 def test_readers_name_the_file_and_the_step_to_rerun(tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 cut short")
-    with pytest.raises(InputError, match=r"broken.parquet: not a readable result file \(.*\); "
-                                         "delete it and rerun its job$"):
-        concat_parquet([tmp_path / "broken.parquet"], ["run"])
+    broken = tmp_path / "broken.parquet"
+    with pytest.raises(InputError) as caught:
+        concat_parquet([broken], ["run"])
+    assert re.fullmatch(rf"{re.escape(str(broken))}: not a readable result file \(.*\); "
+                        rf"delete it \(rm {re.escape(str(broken))}\), then rerun snakemake: "
+                        "it recomputes that file", str(caught.value))
     with pytest.raises(InputError, match="absent.pt: tensor-set file not found; run the data "
                                          "preparation step first$"):
         load_tensor_set(tmp_path / "absent.pt")

@@ -398,3 +398,71 @@ def test_levels_are_written_exactly_in_file_names(tmp_path):
     assert "data/mnist/noisy/level_0.00001.pt" in output, output[-3000:]
     assert "eval/level_0.1234567.parquet" in output and "e-05" not in output
     assert job_counts(output)["evaluate"] == 3 * 3  # 3 runs x 3 levels
+
+
+# ---------------------------------------------------------------------------------------------
+# Results that heal: checkpoints and evaluation tables are targets; definitions keyed by content
+
+GSC_RUN = Path("results/runs/gsc/sparseCNN2/seed_42")  # the run of 1 epoch: quick to retrain
+
+
+def _bytes(workdir: Path, relative: Path | str) -> bytes:
+    return (workdir / relative).read_bytes()
+
+
+def test_a_truncated_checkpoint_names_the_command_and_that_command_heals_it(clean_run):
+    workdir = _copy_of_clean_run(clean_run, "truncated_checkpoint")
+    checkpoint = GSC_RUN / "final.pt"
+    evaluation = GSC_RUN / "eval/level_0.5.parquet"
+    before = {p: _bytes(workdir, p) for p in (GSC_RUN / "history.parquet", evaluation)}
+    os.truncate(workdir / checkpoint, 100)
+    (workdir / evaluation).unlink()  # the evaluation must run again, on the damaged file
+    failed = run_snakemake(workdir, CONFIG, "--cores", "2", networks_file="networks.yaml",
+                           check=False, timeout=900)
+    assert failed.returncode != 0
+    logs = (workdir / "results/logs/evaluate/gsc/sparseCNN2/seed_42").glob("*.log")
+    (line,) = {log.read_text().strip().splitlines()[-1] for log in logs
+               if "not a readable checkpoint" in log.read_text()}
+    assert line.startswith(f"error: {checkpoint}: not a readable checkpoint"), line
+    command = re.search(r"\(rm ([^)]+)\)", line).group(1)
+    assert command == str(checkpoint) and "then rerun snakemake" in line
+    subprocess.run(["rm", command], cwd=workdir, check=True)
+    counts = job_counts(snakemake(workdir, "--cores", "2"))  # the plain rerun the line asks for
+    assert counts["train"] == 1 and "mnist_prepare" not in counts, counts
+    for path, content in before.items():
+        assert _bytes(workdir, path) == content, path  # rebuilt to the byte
+    for name in COMPARED:
+        assert _bytes(workdir, f"results/{name}") == _bytes(clean_run, f"results/{name}"), name
+
+
+def test_deleted_runs_and_evaluations_are_rebuilt_by_a_plain_rerun(clean_run):
+    workdir = _copy_of_clean_run(clean_run, "deleted_runs")
+    shutil.rmtree(workdir / "results" / "runs" / "gsc")
+    (workdir / "results/runs/mnist/sparseCNN1/seed_42/eval/level_0.1.parquet").unlink()
+    counts = job_counts(snakemake(workdir, "--cores", "2"))
+    assert counts["train"] == 1 and counts["evaluate_run"] == 2, counts  # gsc run; mnist rescored
+    assert _run_files(workdir).keys() == _run_files(clean_run).keys()
+    for name in COMPARED:
+        assert _bytes(workdir, f"results/{name}") == _bytes(clean_run, f"results/{name}"), name
+
+
+def test_the_networks_file_spelled_otherwise_or_copied_plans_nothing(clean_run, tmp_path):
+    """Runs depend on their definitions' content, not on how the file's path is spelled."""
+    copy = tmp_path / "elsewhere" / "my-networks.yaml"
+    copy.parent.mkdir()
+    shutil.copy(clean_run / "networks.yaml", copy)
+    for spelling in ("./networks.yaml", str(clean_run / "networks.yaml"), str(copy)):
+        output = run_snakemake(clean_run, CONFIG, "-n", networks_file=spelling).stdout
+        assert "Nothing to be done" in output, (spelling, output[-2000:])
+
+
+def test_a_results_folder_with_a_space_is_refused_in_one_line(tmp_path):
+    overlay = tmp_path / "space.yaml"
+    overlay.write_text('results_dir: "my results"\n')
+    done = run_snakemake(tmp_path, CONFIG, "-n", "--configfile", str(CONFIG), str(overlay),
+                         networks_file=REPO / "config" / "networks.yaml", check=False)
+    assert done.returncode != 0 and not (tmp_path / "my").exists()
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: config key results_dir: 'my results' contains a space, which the "
+                      "workflow's shell commands cannot pass on; choose a path without spaces "
+                      "(a symbolic link to it works)"]

@@ -36,10 +36,9 @@ PROTOCOLS = config["protocols"]
 SEEDS = [config["seed_base"] + i for i in range(config["seeds"])]
 ENV = "../../envs/sparse.yaml"
 
-# What made the results (results/provenance.json): the commit of this workflow's source, and
-# hashes of the configuration as merged and of the runtime lock beside the workflow.
+# What made the results (results/provenance.json): the commit of this workflow's source and the
+# hash of the runtime lock beside the workflow (the config's hash follows the files it names).
 COMMIT = git_commit(WORKFLOW_DIR) if WORKFLOW_DIR else NOT_GIT
-CONFIG_SHA256 = config_sha256(config)
 LOCK_SHA256 = file_sha256(workflow_file("../requirements/runtime.txt"))
 
 # Jobs run the installed commands, `python -P -m sparse_pkg.commands.NAME` (-P: nothing of the
@@ -81,9 +80,23 @@ if len(set(LEVELS)) != len(LEVELS):
 # The loader checks it against sparse_pkg/schemas/networks.schema.yaml (package data, so scripts
 # and an installed package find it too) and stops with one line, as for config.yaml.
 config["networks_file"] = resolve_config_file(config["networks_file"], workflow_file)
+# The rules name the file through this global, not a param: Snakemake records params, so a path
+# spelled differently (./config/networks.yaml, an identical copy, --directory elsewhere) reran
+# every training. What a run depends on is its definition's content: the train rule's
+# `definition` param (editing one network reruns only its jobs).
+NETWORKS_FILE = os.path.normpath(config["networks_file"])
+NETWORKS_SHA256 = file_sha256(NETWORKS_FILE)
 # The claims file is an input of rule claims, named relative to the working folder (Snakemake
 # records the set of input files: an absolute path would rerun it in a moved project).
 CLAIMS_FILE = os.path.relpath(resolve_config_file(config["claims_file"], workflow_file))
+# The config as hashed for provenance: the files it names by their content, not their path.
+CONFIG_SHA256 = config_sha256(
+    {
+        **config,
+        "networks_file": NETWORKS_SHA256,
+        "claims_file": file_sha256(CLAIMS_FILE),
+    }
+)
 try:
     DEFINITIONS = load_networks(config["networks_file"])
 except InputError as exc:
@@ -241,7 +254,7 @@ def final_targets():
             f"{RESULTS}/gsc_noise.png",
             f"{RESULTS}/gsc_noise.pdf",
         ]
-    return targets + prepared_sets()
+    return targets + prepared_sets() + run_targets()
 
 
 MNIST = config["mnist"]
@@ -288,6 +301,24 @@ def train_inputs(wildcards):
 def noisy_sets(dataset):
     """The noisy test sets of a data set, one per configured level."""
     return [f"{DATA}/{dataset}/noisy/level_{lv}.pt" for lv in LEVELS]
+
+
+def run_targets():
+    """Every run's checkpoints, history, timing and evaluation tables, all targets of `all`:
+    as intermediates, a deleted one was never rebuilt ("Nothing to be done" after
+    `rm -r results/runs`) and a damaged checkpoint could not be replaced by a plain rerun.
+    """
+    files = []
+    for dataset in DATASETS:
+        for network in networks_of(dataset):
+            for seed in SEEDS:
+                run = run_dir(dataset, network, seed)
+                files += [f"{run}/{p}.pt" for p in PROTOCOLS]
+                files += [f"{run}/history.parquet", f"{run}/timing.parquet"]
+                files += [f"{run}/eval/level_{lv}.parquet" for lv in LEVELS]
+                if dataset in BACKGROUND_DATASETS:
+                    files.append(f"{run}/eval/background.parquet")
+    return files
 
 
 def prepared_sets():

@@ -27,17 +27,15 @@ rule table:
         code=code("report"),  # library code run: a change reruns the job
         dataset=lambda w: table_dataset(w.number),
         source=lambda w: source_line(table_dataset(w.number)),
-        definitions=config["networks_file"],
     shell:
         "python -P -m sparse_pkg.commands.report table --metrics {input.metrics} "
-        "--definitions {params.definitions} --dataset {params.dataset} "
+        "--definitions {NETWORKS_FILE:q} --dataset {params.dataset} "
         "--source-line '{params.source}' --provenance {input.provenance} --out {output.md} "
         "--html {output.html} 2> {log}"
 
 
+# Table 3 depends on the networks file's content (a param), not its path.
 rule table3:
-    input:
-        config["networks_file"],
     output:
         md=f"{RESULTS}/table3.md",
         html=report(
@@ -52,8 +50,10 @@ rule table3:
         ENV
     params:
         code=code("report"),  # library code run: a change reruns the job
+        networks=NETWORKS_SHA256,
     shell:
-        "python -P -m sparse_pkg.commands.report table3 --definitions {input} --out {output.md} "
+        "python -P -m sparse_pkg.commands.report table3 --definitions {NETWORKS_FILE:q} "
+        "--out {output.md} "
         "--html {output.html} 2> {log}"
 
 
@@ -79,13 +79,12 @@ rule claims:
         ENV
     params:
         code=code("report"),  # library code run: a change reruns the job
-        definitions=config["networks_file"],
         sources=" ".join(
             f"--source-line {shlex.quote(source_line(d))}" for d in DATASETS
         ),
     shell:
         "python -P -m sparse_pkg.commands.report claims --metrics {input.metrics} "
-        "--definitions {params.definitions} --claims {input.claims:q} "
+        "--definitions {NETWORKS_FILE:q} --claims {input.claims:q} "
         "--figure2 {input.figure2} {params.sources} --provenance {input.provenance} "
         "--out {output.md} --html {output.html} 2> {log}"
 
@@ -158,12 +157,11 @@ rule figure4:
     params:
         code=code("report"),  # library code run: a change reruns the job
         samples=lambda w, input: " ".join(f"--sample {p}" for p in input.samples),
-        definitions=config["networks_file"],
         protocol=FIGURE_PROTOCOL,
         label=source_line("mnist"),
     shell:
         "python -P -m sparse_pkg.commands.report figure4 --metrics {input.metrics} "
-        "--definitions {params.definitions} {params.samples} --protocol {params.protocol} "
+        "--definitions {NETWORKS_FILE:q} {params.samples} --protocol {params.protocol} "
         "--png {output.png} --pdf {output.pdf} --label {params.label:q} 2> {log}"
 
 
@@ -183,10 +181,9 @@ rule gsc_noise_figure:
         ENV
     params:
         code=code("report"),  # library code run: a change reruns the job
-        definitions=config["networks_file"],
         protocol=FIGURE_PROTOCOL,
         label=source_line("gsc"),
     shell:
         "python -P -m sparse_pkg.commands.report gsc-noise --metrics {input.metrics} "
-        "--definitions {params.definitions} --protocol {params.protocol} "
+        "--definitions {NETWORKS_FILE:q} --protocol {params.protocol} "
         "--png {output.png} --pdf {output.pdf} --label {params.label:q} 2> {log}"

@@ -55,7 +55,12 @@ if sparse_pkg.__version__ != VERSION:
     )
 
 from sparse_pkg.cli import refuse  # one line naming the key at fault, exit 2
-from sparse_pkg.config_check import config_error, load_schema
+from sparse_pkg.config_check import config_error, config_file_error, load_schema
+
+# Every config file Snakemake read: a duplicate key there would silently win (one line instead).
+for configfile_path in workflow.configfiles:
+    if problem := config_file_error(configfile_path):
+        refuse(problem)
 
 SCHEMA = workflow_file("schemas/config.schema.yaml")
 if problem := config_error(config, load_schema(SCHEMA)):

@@ -23,12 +23,11 @@ rule train:
     params:
         code=code("train"),  # library code run: a change reruns the job
         definition=definition_json,  # editing one network reruns only that network's jobs
-        definitions=config["networks_file"],
         options=train_options,
         out_dir=lambda w, output: str(Path(output.history).parent),
         device=COMPUTE["device"],
     shell:
-        "python -P -m sparse_pkg.commands.train --definitions {params.definitions} "
+        "python -P -m sparse_pkg.commands.train --definitions {NETWORKS_FILE:q} "
         "--dataset {wildcards.dataset} --network {wildcards.network} --seed {wildcards.seed} "
         "--train {input.train} "
         "--test {input.test} {params.options} --out-dir {params.out_dir} --threads {threads} "
