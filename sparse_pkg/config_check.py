@@ -89,7 +89,7 @@ def rule_error(config: dict[str, Any]) -> str | None:
 def _path_settings(config: dict[str, Any]) -> list[tuple[str, str]]:
     """(key, value) of every configured path the rules write into shell commands."""
     found = [(k, config[k]) for k in ("data_dir", "results_dir") if isinstance(config.get(k), str)]
-    for section, key in (("gsc", "archive"), ("mnist", "directory")):
+    for section, key in (("gsc", "archive"), ("gsc", "directory"), ("mnist", "directory")):
         value = (config.get(section) or {}).get(key)
         if isinstance(value, str):
             found.append((f"{section}.{key}", value))

@@ -14,7 +14,7 @@ import click
 
 from sparse_pkg.cli import handle_errors, log, verbose_option
 from sparse_pkg.datasets.gsc import extract_to_store, publish_store
-from sparse_pkg.datasets.sources import GSC_ARCHIVE
+from sparse_pkg.datasets.sources import GSC_ARCHIVE, GSC_SHA256
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.checksum import verify_checksum
 
@@ -51,6 +51,12 @@ def main(archive, sha256, dest, manifest_out, skipped_out, skip_bad, store, conf
                          f"{remedy or 'download it again or fix the path'}")
     if sha256:
         verify_checksum(archive, sha256, "sha256", remedy=remedy)
+        if config_key and sha256 != GSC_SHA256:
+            log(f"{archive}: your own archive, checked against your SHA-256 (gsc.sha256): this "
+                "run is NOT on the official Speech Commands v0.01 archive")
+    elif config_key:
+        log(f"{archive}: no SHA-256 checked (gsc.allow_unofficial_archive: true): this run is NOT "
+            "on the official Speech Commands v0.01 archive")
     store = store or str(Path(dest).parent / "extracted")
     manifest, skipped = extract_to_store(archive, store, skip_bad=skip_bad, remedy=remedy,
                                          shown_root=dest)

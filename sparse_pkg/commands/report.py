@@ -201,15 +201,20 @@ def claims_command(metrics, definitions, claims_path, figure2_csv, source_lines,
 @click.option("--commit", required=True, help="The workflow's git commit.")
 @click.option("--config-sha256", required=True, help="Hash of the merged configuration.")
 @click.option("--lock-sha256", required=True, help="Hash of requirements/runtime.txt.")
+@click.option("--data", "data_sources", multiple=True,
+              help="NAME=what the data set is (official, your own copy, synthetic); repeat.")
 @click.option("--out", required=True, help="results/provenance.json")
 @html_option
 @verbose_option
 @handle_errors
-def provenance_command(history, metrics, version, commit, config_sha256, lock_sha256, out,
-                       html_out):
-    """results/provenance.json: what made the results (code, config, software, hardware)."""
+def provenance_command(history, metrics, version, commit, config_sha256, lock_sha256,
+                       data_sources, out, html_out):
+    """results/provenance.json: what made the results (code, config, data, software, hardware)."""
     workflow = {"version": version, "commit": commit, "config_sha256": config_sha256,
                 "lock_sha256": lock_sha256}
+    for item in data_sources:
+        name, _, text = item.partition("=")
+        workflow[f"data_{name}"] = text
     history_table = read_input(history, pd.read_parquet, what="results table",
                                fix="rerun aggregate")
     record = summary(workflow=workflow, history=history_table, metrics=_metrics(metrics),

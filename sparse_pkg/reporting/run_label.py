@@ -18,6 +18,8 @@ DATA_SOURCES = {
         "synthetic": "synthetic Speech Commands (demo generator, not real speech)",
         "download": "Speech Commands v0.01 (downloaded)",
         "archive": "Speech Commands v0.01 (local archive)",
+        "archive_unofficial": "Speech Commands (your own archive, NOT the official v0.01 one)",
+        "directory": "Speech Commands (your own extracted copy)",
     },
 }
 """Data set -> its config ``source`` -> the words the source line uses for it."""

@@ -3,6 +3,7 @@
 
 import json
 import os
+import shlex
 from pathlib import Path
 
 # sparse_pkg is installed (the Snakefile checks its version); `refuse` (imported there) stops
@@ -10,6 +11,7 @@ from pathlib import Path
 from sparse_pkg.code_fingerprint import command_fingerprint
 from sparse_pkg.config_check import resolve_config_file
 from sparse_pkg.datasets import sources
+from sparse_pkg.datasets.gsc_directory import directory_fingerprint
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.archive import archive_header_problem
 from sparse_pkg.io.sidecar import sidecar_path
@@ -287,6 +289,72 @@ def gsc_archive():
     return GSC["archive"]
 
 
+def gsc_archive_check():
+    """The --sha256 option of the extraction: the official digest, the user's own
+    (gsc.sha256), or none (gsc.allow_unofficial_archive); downloads and synthetic archives
+    are checked where they are made."""
+    if GSC["source"] != "archive":
+        return ""
+    if GSC["sha256"]:
+        return f"--sha256 {GSC['sha256']}"
+    if GSC["allow_unofficial_archive"]:
+        return ""
+    return f"--sha256 {sources.GSC_SHA256}"
+
+
+def gsc_data_source():
+    """What the Speech Commands data is, for provenance.json (one line)."""
+    source = GSC["source"]
+    if not GSC["enabled"]:
+        return "not used"
+    if source == "directory":
+        return f"your own extracted copy: {GSC['directory']}"
+    if source == "archive":
+        if GSC["sha256"]:
+            return f"your own archive {GSC['archive']}, SHA-256 {GSC['sha256']} (not the official)"
+        if GSC["allow_unofficial_archive"]:
+            return f"an archive not checked against any SHA-256: {GSC['archive']} (unofficial)"
+        return f"the official archive (SHA-256 verified): {GSC['archive']}"
+    if source == "download":
+        return "the official archive, downloaded (SHA-256 verified)"
+    return "synthetic (demo generator, not real speech)"
+
+
+def mnist_data_source():
+    """What the MNIST data is, for provenance.json (one line)."""
+    if not MNIST["enabled"]:
+        return "not used"
+    return {
+        "embedded": "embedded in the package: 5,000 training digits, the official test set",
+        "download": "the official files, downloaded (MD5 verified)",
+        "directory": f"local IDX files (MD5 verified): {MNIST['directory']}",
+    }[MNIST["source"]]
+
+
+def data_sources():
+    """The provenance command's --data options, shell-quoted."""
+    return " ".join(
+        f"--data {shlex.quote(f'{name}={text}')}"
+        for name, text in (("mnist", mnist_data_source()), ("gsc", gsc_data_source()))
+    )
+
+
+def gsc_root():
+    """The folder the feature steps read the clips from: the extraction's, or the user's own
+    extracted copy (gsc.source: directory), used in place."""
+    if GSC["source"] == "directory":
+        if not GSC["directory"]:
+            refuse("config key gsc.directory: required with gsc.source: directory")
+        return GSC["directory"]
+    return rules.gsc_extract.output.clips
+
+
+def gsc_manifest():
+    if GSC["source"] == "directory":
+        return rules.gsc_index.output.manifest
+    return rules.gsc_extract.output.manifest
+
+
 def train_inputs(wildcards):
     """The sets training reads, and their verify_data stamps (a damaged set stops the run there,
     before this job starts)."""
@@ -372,10 +440,14 @@ FIG4_LEVELS = [level_key(x) for x in figure4_levels(config["noise_levels"])]
 def source_line(dataset):
     """Header line of a results table and footer of a figure (sparse_pkg.reporting.run_label)."""
     section = config[dataset]
+    source = section["source"]
+    if dataset == "gsc" and source == "archive":
+        if section["sha256"] or section["allow_unofficial_archive"]:
+            source = "archive_unofficial"
     return run_source_line(
         config["run_label"],
         dataset,
-        section["source"],
+        source,
         SEEDS,
         section["max_epochs"],
         section["max_train_samples"],

@@ -115,38 +115,72 @@ rule gsc_download:
 # declared output: Snakemake deletes declared outputs before it reruns a job and after a job
 # fails, and a failed extraction must keep the previous one. The script replaces that folder
 # in one rename when everything succeeded, then hard-links (or copies) it to the outputs.
-rule gsc_extract:
-    input:
-        archive=gsc_archive(),
-    output:
-        clips=directory(f"{DATA}/gsc/clips"),
-        manifest=f"{DATA}/gsc/manifest.parquet",
-        skipped=f"{DATA}/gsc/manifest_skipped.json",
-    log:
-        f"{LOGS}/gsc_extract.log",
-    benchmark:
-        f"{BENCH}/gsc_extract.tsv"
-    conda:
-        ENV
-    resources:
-        mem_mb=lambda wc, attempt: 8000 * attempt,
-        runtime=lambda wc, attempt: 120 * attempt,  # minutes
-    params:
-        code=code("extract_gsc"),  # library code run: a change reruns the job
-        verify=f"--sha256 {sources.GSC_SHA256}" if GSC["source"] == "archive" else "",
-        key="--config-key gsc.archive" if GSC["source"] == "archive" else "",
-        skip="--skip-bad" if GSC["skip_bad_wavs"] else "",
-        store=f"{DATA}/gsc/extracted",
-    shell:
-        "python -P -m sparse_pkg.commands.extract_gsc --archive {input.archive} {params.verify} {params.key} "
-        "--dest {output.clips} --manifest-out {output.manifest} "
-        "--skipped-out {output.skipped} --store {params.store} {params.skip} 2> {log}"
+if GSC["source"] != "directory":
+
+    rule gsc_extract:
+        input:
+            archive=gsc_archive(),
+        output:
+            clips=directory(f"{DATA}/gsc/clips"),
+            manifest=f"{DATA}/gsc/manifest.parquet",
+            skipped=f"{DATA}/gsc/manifest_skipped.json",
+        log:
+            f"{LOGS}/gsc_extract.log",
+        benchmark:
+            f"{BENCH}/gsc_extract.tsv"
+        conda:
+            ENV
+        resources:
+            mem_mb=lambda wc, attempt: 8000 * attempt,
+            runtime=lambda wc, attempt: 120 * attempt,  # minutes
+        params:
+            code=code("extract_gsc"),  # library code run: a change reruns the job
+            verify=gsc_archive_check(),
+            key="--config-key gsc.archive" if GSC["source"] == "archive" else "",
+            skip="--skip-bad" if GSC["skip_bad_wavs"] else "",
+            store=f"{DATA}/gsc/extracted",
+        shell:
+            "python -P -m sparse_pkg.commands.extract_gsc --archive {input.archive} {params.verify} {params.key} "
+            "--dest {output.clips} --manifest-out {output.manifest} "
+            "--skipped-out {output.skipped} --store {params.store} {params.skip} 2> {log}"
+
+else:
+
+    # Your own extracted copy, used in place: checked (layout, words, lists, every clip read)
+    # and indexed; the feature steps read the clips from it. Its listing's fingerprint is a
+    # param, so a changed copy reruns what read it.
+    rule gsc_index:
+        output:
+            manifest=f"{DATA}/gsc/manifest.parquet",
+            skipped=f"{DATA}/gsc/manifest_skipped.json",
+        log:
+            f"{LOGS}/gsc_index.log",
+        benchmark:
+            f"{BENCH}/gsc_index.tsv"
+        conda:
+            ENV
+        resources:
+            mem_mb=lambda wc, attempt: 8000 * attempt,
+            runtime=lambda wc, attempt: 120 * attempt,  # minutes
+        params:
+            code=code("index_gsc"),  # library code run: a change reruns the job
+            listing=directory_fingerprint(GSC["directory"]) if GSC["directory"] else "",
+            background=(
+                "--background-noise"
+                if GSC["background_noise"]
+                else "--no-background-noise"
+            ),
+            skip="--skip-bad" if GSC["skip_bad_wavs"] else "",
+        shell:
+            "python -P -m sparse_pkg.commands.index_gsc --root {GSC[directory]:q} "
+            "--manifest-out {output.manifest} --skipped-out {output.skipped} "
+            "{params.background} {params.skip} 2> {log}"
 
 
 rule gsc_eval_features:
     input:
-        clips=rules.gsc_extract.output.clips,
-        manifest=rules.gsc_extract.output.manifest,
+        clips=gsc_root(),
+        manifest=gsc_manifest(),
     output:
         validation=f"{DATA}/gsc/validation.pt",
         test=f"{DATA}/gsc/test.pt",
@@ -174,8 +208,8 @@ rule gsc_eval_features:
 # evaluations, never the sets training reads.
 rule gsc_noise:
     input:
-        clips=rules.gsc_extract.output.clips,
-        manifest=rules.gsc_extract.output.manifest,
+        clips=gsc_root(),
+        manifest=gsc_manifest(),
     output:
         noisy=f"{DATA}/gsc/noisy/level_{{level}}.pt",
         sum=sidecar(f"{DATA}/gsc/noisy/level_{{level}}.pt"),
@@ -201,8 +235,8 @@ rule gsc_noise:
 
 rule gsc_background:
     input:
-        clips=rules.gsc_extract.output.clips,
-        manifest=rules.gsc_extract.output.manifest,
+        clips=gsc_root(),
+        manifest=gsc_manifest(),
     output:
         background=f"{DATA}/gsc/background.pt",
         sum=sidecar(f"{DATA}/gsc/background.pt"),
@@ -226,8 +260,8 @@ rule gsc_background:
 
 rule gsc_train_features:
     input:
-        clips=rules.gsc_extract.output.clips,
-        manifest=rules.gsc_extract.output.manifest,
+        clips=gsc_root(),
+        manifest=gsc_manifest(),
     output:
         train=f"{DATA}/gsc/train.pt",
         sum=sidecar(f"{DATA}/gsc/train.pt"),

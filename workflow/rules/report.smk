@@ -113,10 +113,11 @@ rule provenance:
         commit=COMMIT,
         config_sha256=CONFIG_SHA256,
         lock_sha256=LOCK_SHA256,
+        data=data_sources(),
     shell:
         "python -P -m sparse_pkg.commands.report provenance --history {input.history} "
         "--metrics {input.metrics} --version {params.version} --commit '{params.commit}' "
-        "--config-sha256 {params.config_sha256} --lock-sha256 {params.lock_sha256} "
+        "--config-sha256 {params.config_sha256} --lock-sha256 {params.lock_sha256} {params.data} "
         "--out {output.json} --html {output.html} 2> {log}"
 
 
