@@ -84,6 +84,17 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def copy_if_changed(source: str | os.PathLike, target: str | os.PathLike) -> bool:
+    """Make ``target`` a byte-identical copy of ``source``, atomically, leaving it untouched
+    (mtime included) when it already is one. Returns True when it wrote."""
+    data = Path(source).read_bytes()
+    existing = Path(target)
+    if existing.is_file() and existing.read_bytes() == data:
+        return False
+    write_bytes(target, data)
+    return True
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Atomically write UTF-8 ``text`` to ``path``."""
     write_bytes(path, text.encode("utf-8"))

@@ -95,7 +95,8 @@ def _error(change) -> str:
         (lambda c: c.update(noise_levels=[0.0, -0.5]),
          "config key noise_levels.1: -0.5 is out of range; it must be >= 0.0"),
         (lambda c: c["gsc"].update(source="ftp"),
-         "config key gsc.source: 'ftp' is not allowed; use one of: synthetic, download, archive"),
+         "config key gsc.source: 'ftp' is not allowed; use one of: synthetic, download, archive, "
+         "directory"),
         (lambda c: c.pop("seeds"),
          "config key seeds: missing; add it (see config/config.yaml for an example)"),
     ],

@@ -14,6 +14,7 @@ from sparse_pkg.datasets import sources
 from sparse_pkg.datasets.gsc_directory import directory_fingerprint
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.archive import archive_header_problem
+from sparse_pkg.io.atomic import copy_if_changed
 from sparse_pkg.io.sidecar import sidecar_path
 from sparse_pkg.networks_file import load_networks
 from sparse_pkg.noise import level_name
@@ -82,12 +83,15 @@ if len(set(LEVELS)) != len(LEVELS):
 # The loader checks it against sparse_pkg/schemas/networks.schema.yaml (package data, so scripts
 # and an installed package find it too) and stops with one line, as for config.yaml.
 config["networks_file"] = resolve_config_file(config["networks_file"], workflow_file)
-# The rules name the file through this global, not a param: Snakemake records params, so a path
-# spelled differently (./config/networks.yaml, an identical copy, --directory elsewhere) reran
-# every training. What a run depends on is its definition's content: the train rule's
-# `definition` param (editing one network reruns only its jobs).
+# The jobs read the definitions from one stable path, DATA/networks.yaml, kept byte-identical to
+# the configured file (rewritten only when its content differs). Snakemake records params, so a
+# param naming the configured path reran every training when the path was spelled differently
+# (./config/networks.yaml, an identical copy, --directory elsewhere). What a run depends on is
+# its definition's content: the train rule's `definition` param (editing one network reruns
+# only its jobs).
 NETWORKS_FILE = os.path.normpath(config["networks_file"])
 NETWORKS_SHA256 = file_sha256(NETWORKS_FILE)
+NETWORKS_COPY = f"{DATA}/networks.yaml"
 # The claims file is an input of rule claims, named relative to the working folder (Snakemake
 # records the set of input files: an absolute path would rerun it in a moved project).
 CLAIMS_FILE = os.path.relpath(resolve_config_file(config["claims_file"], workflow_file))
@@ -103,6 +107,7 @@ try:
     DEFINITIONS = load_networks(config["networks_file"])
 except InputError as exc:
     refuse(str(exc))
+copy_if_changed(NETWORKS_FILE, NETWORKS_COPY)  # checked above: the copy is a valid file
 
 
 def networks_of(dataset):

@@ -171,8 +171,9 @@ else:
                 else "--no-background-noise"
             ),
             skip="--skip-bad" if GSC["skip_bad_wavs"] else "",
+            root=GSC["directory"],
         shell:
-            "python -P -m sparse_pkg.commands.index_gsc --root {GSC[directory]:q} "
+            "python -P -m sparse_pkg.commands.index_gsc --root {params.root:q} "
             "--manifest-out {output.manifest} --skipped-out {output.skipped} "
             "{params.background} {params.skip} 2> {log}"
 

@@ -25,11 +25,12 @@ rule table:
         ENV
     params:
         code=code("report"),  # library code run: a change reruns the job
+        definitions=NETWORKS_COPY,  # a stable path: see common.smk
         dataset=lambda w: table_dataset(w.number),
         source=lambda w: source_line(table_dataset(w.number)),
     shell:
         "python -P -m sparse_pkg.commands.report table --metrics {input.metrics} "
-        "--definitions {NETWORKS_FILE:q} --dataset {params.dataset} "
+        "--definitions {params.definitions} --dataset {params.dataset} "
         "--source-line '{params.source}' --provenance {input.provenance} --out {output.md} "
         "--html {output.html} 2> {log}"
 
@@ -50,9 +51,10 @@ rule table3:
         ENV
     params:
         code=code("report"),  # library code run: a change reruns the job
+        definitions=NETWORKS_COPY,  # a stable path: see common.smk
         networks=NETWORKS_SHA256,
     shell:
-        "python -P -m sparse_pkg.commands.report table3 --definitions {NETWORKS_FILE:q} "
+        "python -P -m sparse_pkg.commands.report table3 --definitions {params.definitions} "
         "--out {output.md} "
         "--html {output.html} 2> {log}"
 
@@ -79,12 +81,13 @@ rule claims:
         ENV
     params:
         code=code("report"),  # library code run: a change reruns the job
+        definitions=NETWORKS_COPY,  # a stable path: see common.smk
         sources=" ".join(
             f"--source-line {shlex.quote(source_line(d))}" for d in DATASETS
         ),
     shell:
         "python -P -m sparse_pkg.commands.report claims --metrics {input.metrics} "
-        "--definitions {NETWORKS_FILE:q} --claims {input.claims:q} "
+        "--definitions {params.definitions} --claims {input.claims:q} "
         "--figure2 {input.figure2} {params.sources} --provenance {input.provenance} "
         "--out {output.md} --html {output.html} 2> {log}"
 
@@ -157,12 +160,13 @@ rule figure4:
         ENV
     params:
         code=code("report"),  # library code run: a change reruns the job
+        definitions=NETWORKS_COPY,  # a stable path: see common.smk
         samples=lambda w, input: " ".join(f"--sample {p}" for p in input.samples),
         protocol=FIGURE_PROTOCOL,
         label=source_line("mnist"),
     shell:
         "python -P -m sparse_pkg.commands.report figure4 --metrics {input.metrics} "
-        "--definitions {NETWORKS_FILE:q} {params.samples} --protocol {params.protocol} "
+        "--definitions {params.definitions} {params.samples} --protocol {params.protocol} "
         "--png {output.png} --pdf {output.pdf} --label {params.label:q} 2> {log}"
 
 
@@ -182,9 +186,10 @@ rule gsc_noise_figure:
         ENV
     params:
         code=code("report"),  # library code run: a change reruns the job
+        definitions=NETWORKS_COPY,  # a stable path: see common.smk
         protocol=FIGURE_PROTOCOL,
         label=source_line("gsc"),
     shell:
         "python -P -m sparse_pkg.commands.report gsc-noise --metrics {input.metrics} "
-        "--definitions {NETWORKS_FILE:q} --protocol {params.protocol} "
+        "--definitions {params.definitions} --protocol {params.protocol} "
         "--png {output.png} --pdf {output.pdf} --label {params.label:q} 2> {log}"

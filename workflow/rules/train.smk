@@ -22,12 +22,13 @@ rule train:
         runtime=lambda wc, attempt: 720 * attempt,  # minutes
     params:
         code=code("train"),  # library code run: a change reruns the job
+        definitions=NETWORKS_COPY,  # a stable path: see common.smk
         definition=definition_json,  # editing one network reruns only that network's jobs
         options=train_options,
         out_dir=lambda w, output: str(Path(output.history).parent),
         device=COMPUTE["device"],
     shell:
-        "python -P -m sparse_pkg.commands.train --definitions {NETWORKS_FILE:q} "
+        "python -P -m sparse_pkg.commands.train --definitions {params.definitions} "
         "--dataset {wildcards.dataset} --network {wildcards.network} --seed {wildcards.seed} "
         "--train {input.train} "
         "--test {input.test} {params.options} --out-dir {params.out_dir} --threads {threads} "
