@@ -183,7 +183,8 @@ def test_sigkill_mid_training_then_rerun_resumes_and_matches(killed_run, clean_r
         assert after.get(path) == before[path], f"{path} was rewritten"
     rerun_jobs = job_counts(killed_run["rerun_output"])
     assert "mnist_prepare" not in rerun_jobs  # finished before any training started
-    finished_runs = sum(path.endswith("/history.parquet") for path in killed_run["finished"])
+    finished_runs = sum(re.fullmatch(r"results/runs/[^/]+/[^/]+/seed_\d+/history\.parquet", path)
+                        is not None for path in killed_run["finished"])  # not tables/history
     assert rerun_jobs["train"] == 3 - finished_runs  # only the runs that had not finished
     # the killed training continued from its last finished epoch instead of starting over
     log = (workdir / "results/logs/train/mnist/denseCNN1/seed_42.log").read_text()
