@@ -182,7 +182,7 @@ def background_outputs():
     ]
 
 
-# Stacking the result tables (rules aggregate_run, aggregate): sparse_pkg.commands.aggregate's input options.
+# Stacking the result tables (rules aggregate_run, aggregate): the aggregate command's options.
 KINDS = ("eval", "history", "timing", "background")
 
 
