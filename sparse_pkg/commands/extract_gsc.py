@@ -12,11 +12,22 @@ from pathlib import Path
 
 import click
 
-from sparse_pkg.cli import handle_errors, log, verbose_option
+from sparse_pkg.cli import handle_errors, log, stack_options, verbose_option
 from sparse_pkg.datasets.gsc import extract_to_store, publish_store
 from sparse_pkg.datasets.sources import GSC_ARCHIVE, GSC_SHA256
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.checksum import verify_checksum
+
+# The outputs of both ways to a manifest (this archive's extraction, a folder's index_gsc).
+MANIFEST_OPTIONS = [
+    click.option("--manifest-out", type=click.Path(dir_okay=False), required=True,
+                 help="Manifest parquet: path, word, speaker, utterance, label, split."),
+    click.option("--skipped-out", type=click.Path(dir_okay=False), required=True,
+                 help="JSON sidecar listing the WAVs skipped as unreadable (with --skip-bad)."),
+    click.option("--skip-bad", is_flag=True,
+                 help="Skip unreadable or empty WAVs (listed in the sidecar) instead of "
+                      "stopping."),
+]
 
 
 @click.command(context_settings={"show_default": True})
@@ -27,12 +38,7 @@ from sparse_pkg.io.checksum import verify_checksum
                    "the workflow passes the official one).")
 @click.option("--dest", type=click.Path(file_okay=False), required=True,
               help="Folder for the ten digit folders, _background_noise_ and the lists.")
-@click.option("--manifest-out", type=click.Path(dir_okay=False), required=True,
-              help="Manifest parquet: path, word, speaker, utterance, label, split.")
-@click.option("--skipped-out", type=click.Path(dir_okay=False), required=True,
-              help="JSON sidecar listing the WAVs skipped as unreadable (with --skip-bad).")
-@click.option("--skip-bad", is_flag=True,
-              help="Skip unreadable or empty WAVs (listed in the sidecar) instead of stopping.")
+@stack_options(MANIFEST_OPTIONS)
 @click.option("--store", type=click.Path(file_okay=False), default=None,
               help="Folder holding the extraction itself [default: 'extracted' beside --dest].")
 @click.option("--config-key", default=None,

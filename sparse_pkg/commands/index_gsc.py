@@ -11,8 +11,14 @@ import sys
 
 import click
 
-from sparse_pkg.cli import handle_errors, log, verbose_option
-from sparse_pkg.datasets.gsc import build_manifest, load_clips, write_skipped_sidecar
+from sparse_pkg.cli import handle_errors, log, stack_options, verbose_option
+from sparse_pkg.commands.extract_gsc import MANIFEST_OPTIONS
+from sparse_pkg.datasets.gsc import (
+    build_manifest,
+    load_clips,
+    without_skipped,
+    write_skipped_sidecar,
+)
 from sparse_pkg.datasets.gsc_directory import directory_problems, directory_summary
 from sparse_pkg.io.atomic import write_parquet
 
@@ -21,17 +27,12 @@ from sparse_pkg.io.atomic import write_parquet
 @click.option("--root", type=click.Path(), required=True,
               help="The extracted folder (zero/ ... nine/, testing_list.txt, "
                    "validation_list.txt, _background_noise_/).")
-@click.option("--manifest-out", type=click.Path(dir_okay=False), required=True,
-              help="Manifest parquet: path, word, speaker, utterance, label, split.")
-@click.option("--skipped-out", type=click.Path(dir_okay=False), required=True,
-              help="JSON sidecar listing the WAVs skipped as unreadable (with --skip-bad).")
+@stack_options(MANIFEST_OPTIONS)
 @click.option("--background-noise/--no-background-noise", default=True,
               help="Whether _background_noise_/ is needed (the background-noise test).")
-@click.option("--skip-bad", is_flag=True,
-              help="Skip unreadable or empty WAVs (listed in the sidecar) instead of stopping.")
 @verbose_option
 @handle_errors
-def main(root, manifest_out, skipped_out, background_noise, skip_bad):
+def main(root, manifest_out, skipped_out, skip_bad, background_noise):
     """Check the folder's layout and counts, read every clip, write the manifest."""
     problems = directory_problems(root, background_noise)
     if problems:
@@ -40,9 +41,7 @@ def main(root, manifest_out, skipped_out, background_noise, skip_bad):
         sys.exit(2)
     manifest = build_manifest(root)
     _, skipped = load_clips(manifest, root, skip_bad=skip_bad)
-    if skipped:
-        bad = {s["path"] for s in skipped}
-        manifest = manifest[~manifest["path"].isin(bad)].reset_index(drop=True)
+    manifest = without_skipped(manifest, skipped)
     write_parquet(manifest, manifest_out)
     write_skipped_sidecar(skipped, skipped_out)
     counts = manifest["split"].value_counts().to_dict()

@@ -102,9 +102,7 @@ def extract_to_store(
             if shown_root is None:
                 raise
             raise InputError(str(exc).replace(str(clips), str(shown_root))) from None
-        if skipped:
-            bad = {s["path"] for s in skipped}
-            manifest = manifest[~manifest["path"].isin(bad)].reset_index(drop=True)
+        manifest = without_skipped(manifest, skipped)
         write_parquet(manifest, tmp / STORE_MANIFEST)
         write_skipped_sidecar(skipped, tmp / STORE_SKIPPED)
         replace_folder(tmp, store_path)
@@ -272,6 +270,14 @@ def load_clips(
         kept += 1
         progress.update()
     return out[:kept].contiguous(), skipped
+
+
+def without_skipped(manifest: pd.DataFrame, skipped: Sequence[dict[str, str]]) -> pd.DataFrame:
+    """The manifest without the rows of the clips ``load_clips`` skipped as unreadable."""
+    if not skipped:
+        return manifest
+    bad = {s["path"] for s in skipped}
+    return manifest[~manifest["path"].isin(bad)].reset_index(drop=True)
 
 
 def write_skipped_sidecar(skipped: Sequence[dict[str, str]], path: str | os.PathLike) -> None:
