@@ -92,11 +92,6 @@ def _module_info(name: str, root: Path) -> tuple[frozenset[str], str]:
     return imports, ast.dump(_without_docstrings(tree), include_attributes=False)
 
 
-def normalized_source(path: Path) -> str:
-    """What the fingerprint hashes of one file: its syntax tree without docstrings."""
-    return ast.dump(_without_docstrings(_parse(path)), include_attributes=False)
-
-
 def module_closure(name: str, root: Path = ROOT) -> list[str]:
     """``name``, its parent packages and every package module they import, transitively."""
     todo = [name, *_parents(name)]

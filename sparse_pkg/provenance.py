@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sparse_pkg import __version__
+from sparse_pkg.io.checksum import file_digest
 
 # The job's shell exports the workflow's commit here (the Snakefile's shell prefix, which
 # Snakemake does not record: a new commit must not rerun finished training).
@@ -48,7 +49,7 @@ def file_sha256(path: str | os.PathLike | None) -> str:
     """SHA-256 of a file's bytes, or ``absent`` when there is none."""
     if path is None or not Path(path).is_file():
         return "absent"
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return file_digest(path, "sha256")
 
 
 def config_sha256(config: Mapping[str, Any]) -> str:

@@ -101,10 +101,6 @@ def noise_rows(
     return tidy.reset_index(drop=True)
 
 
-MIN_SEEDS_FOR_BAND = 3
-"""Under this many seeds a ±1 std band is just half the range: draw each seed instead."""
-
-
 def test_classes(metrics: pd.DataFrame, dataset: str) -> int | None:
     """How many classes the data set's test set holds (labels with test samples), from the
     per-class totals of its metrics rows; None when the rows do not record them."""

@@ -30,7 +30,6 @@ from matplotlib.text import Text
 
 from sparse_pkg.io.atomic import atomic_path
 from sparse_pkg.reporting.figure_data import (
-    MIN_SEEDS_FOR_BAND,
     figure2_caption,
     figure2_series,
     network_labels,
@@ -41,7 +40,7 @@ from sparse_pkg.reporting.figure_data import (
     test_classes,
 )
 from sparse_pkg.reporting.paper_layout import FIGURE4_NETWORKS
-from sparse_pkg.reporting.tables import PROTOCOL_DESCRIPTIONS, Definitions
+from sparse_pkg.reporting.tables import MIN_SEEDS_FOR_STD, PROTOCOL_DESCRIPTIONS, Definitions
 
 NOISE_AXIS_LABELS = {
     "mnist": "Noise level (% of pixels replaced)",
@@ -179,7 +178,7 @@ def _draw_noise_curves(
     """Mean accuracy vs noise level per network over seeds, on ``ax``; returns a note to show
     under the title when some mean falls below chance (else None).
 
-    With at least :data:`MIN_SEEDS_FOR_BAND` seeds per network, a ±1 std band (ddof 0, matching
+    With at least :data:`MIN_SEEDS_FOR_STD` seeds per network, a ±1 std band (ddof 0, matching
     the tables) surrounds the mean; with fewer, where such a band would be half the range and
     hide that there are separate curves, each seed's curve is drawn thin under the mean. Drawn
     by seaborn's ``lineplot`` on the tidy rows of :func:`noise_rows` (no bootstrap, so the
@@ -203,7 +202,7 @@ def _draw_noise_curves(
     palette = {n: f"C{i % 10}" for i, n in enumerate(shown)}
     common = {"data": rows, "x": "noise_level", "y": "accuracy", "hue": "network",
               "hue_order": shown, "palette": palette, "ax": ax}
-    few_seeds = int(rows.groupby("network")["seed"].nunique().min()) < MIN_SEEDS_FOR_BAND
+    few_seeds = int(rows.groupby("network")["seed"].nunique().min()) < MIN_SEEDS_FOR_STD
     if few_seeds:
         sns.lineplot(**common, units="seed", estimator=None, linewidth=0.7, alpha=0.45,
                      legend=False)

@@ -36,7 +36,8 @@ SUMMARY_COLUMNS = (
     "max_noise_score",
 )  # fmt: skip
 MIN_SEEDS_FOR_STD = 3
-"""Under this many seeds a standard deviation says little: tables give the range instead."""
+"""Under this many seeds a standard deviation says little: tables give the range instead, and
+the noise figures draw each seed's curve instead of a ±1 std band (half the range)."""
 NOT_RUN = "not run"
 MISSING = "–"
 PAPER_NOISE_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))
