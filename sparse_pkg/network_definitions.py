@@ -25,6 +25,15 @@ DENSE = "dense"
 """The `conv_k` value (besides null) that makes a conv layer's activation a plain ReLU."""
 
 
+LAYER_KEYS = ("conv_channels", "conv_k", "linear_n", "linear_k", "weight_sparsity", "batch_norm",
+              "dropout", "boost_strength", "boost_strength_factor", "k_inference_factor",
+              "duty_cycle_period")
+"""The keys that shape the paper's network; a model of one's own (key ``model``) takes its shape
+from ``options`` instead (sparse_pkg/own_models.py)."""
+OPTIONAL_KEYS = (*LAYER_KEYS, "model", "options", "sweep")
+"""Keys `NetworkDefinition.to_dict` leaves out when they are None."""
+
+
 class NetworkDefinitionError(InputError, ValueError):
     """A network definition is malformed; the one-line message names the network and the key."""
 
@@ -99,36 +108,44 @@ class PublishedResult:
 
 @dataclass(frozen=True)
 class NetworkDefinition:
-    """Everything that defines one paper network and its training (see config/networks.yaml).
+    """Everything that defines one network and its training (see config/networks.yaml).
 
     ``conv_k[i]`` is None for a conv layer with a plain ReLU; ``linear_k == linear_n`` makes the
     hidden layer a plain ReLU; ``weight_sparsity`` 1.0 means dense hidden-layer weights.
+    ``model`` ("package.module:Class") names a network of one's own, built with ``options``
+    (sparse_pkg/own_models.py); its layer keys (`LAYER_KEYS`) are then None. ``sweep`` names
+    the sweep that generated the network (sparse_pkg/sweeps.py), None for a network of the file.
+    Every field but the first three defaults to None only so that these can be left out; the
+    schema decides which are required.
     """
 
     dataset: str
     name: str
     label: str
-    conv_channels: tuple[int, ...]
-    conv_k: tuple[int | None, ...]
-    linear_n: int
-    linear_k: int
-    weight_sparsity: float
-    batch_norm: bool
-    dropout: float
-    boost_strength: float
-    boost_strength_factor: float
-    k_inference_factor: float
-    duty_cycle_period: int
-    optimizer: str
-    lr: float
-    momentum: float
-    lr_factor: float
-    weight_decay: float
-    batch_size: int
-    first_epoch_batch_size: int
-    test_batch_size: int
-    epochs: int
+    conv_channels: tuple[int, ...] | None = None
+    conv_k: tuple[int | None, ...] | None = None
+    linear_n: int | None = None
+    linear_k: int | None = None
+    weight_sparsity: float | None = None
+    batch_norm: bool | None = None
+    dropout: float | None = None
+    boost_strength: float | None = None
+    boost_strength_factor: float | None = None
+    k_inference_factor: float | None = None
+    duty_cycle_period: int | None = None
+    optimizer: str | None = None
+    lr: float | None = None
+    momentum: float | None = None
+    lr_factor: float | None = None
+    weight_decay: float | None = None
+    batch_size: int | None = None
+    first_epoch_batch_size: int | None = None
+    test_batch_size: int | None = None
+    epochs: int | None = None
     published: PublishedResult | None = None
+    model: str | None = None
+    options: dict[str, Any] | None = None
+    sweep: str | None = None
 
     def __post_init__(self) -> None:  # also checks dataclasses.replace()
         check_definition(self.to_dict(), f"network definition {self.dataset}/{self.name}")
@@ -159,14 +176,22 @@ class NetworkDefinition:
         return self.conv_units[-1]
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python form (lists, dicts, None for dense conv k) for checkpoints and JSON."""
+        """Plain-Python form (lists, dicts, None for dense conv k) for checkpoints and JSON.
+
+        Keys a definition does not use are left out: ``model``, ``options`` and ``sweep`` of a
+        paper network (so its form, and the params and checkpoints made from it, are those of
+        a definition without these keys), the layer keys of a model of one's own."""
         out: dict[str, Any] = {}
         for field in fields(self):
             value = getattr(self, field.name)
+            if value is None and field.name in OPTIONAL_KEYS:
+                continue
             if isinstance(value, tuple):
                 value = list(value)
             elif isinstance(value, PublishedResult):
                 value = {f.name: getattr(value, f.name) for f in fields(PublishedResult)}
+            elif isinstance(value, dict):
+                value = dict(value)
             out[field.name] = value
         return out
 
@@ -182,10 +207,13 @@ class NetworkDefinition:
         where = where or f"network definition {data.get('dataset')}/{data.get('name')}"
         check_definition(data, where)
         values = dict(data)
-        values["conv_channels"] = tuple(data["conv_channels"])
-        values["conv_k"] = tuple(None if k == DENSE else k for k in data["conv_k"])
+        if "conv_channels" in data:
+            values["conv_channels"] = tuple(data["conv_channels"])
+        if "conv_k" in data:
+            values["conv_k"] = tuple(None if k == DENSE else k for k in data["conv_k"])
         for key in _NUMBER_KEYS:
-            values[key] = float(data[key])
+            if key in data:
+                values[key] = float(data[key])
         if (published := data.get("published")) is not None:
             values["published"] = PublishedResult(**{k: float(v) for k, v in published.items()})
         return cls(**values)
@@ -202,7 +230,9 @@ def _fail(where: str, key: str, problem: str) -> NetworkDefinitionError:
 
 def check_definition(data: Mapping[str, Any], where: str) -> None:
     """Check one merged definition against the schema, then across its keys; raise one line."""
-    problem = definition_problem(data) or _layer_problem(data)
+    problem = definition_problem(data)
+    if problem is None and data.get("model") is None:
+        problem = _layer_problem(data)
     if problem is not None:
         raise _fail(where, *problem)
 

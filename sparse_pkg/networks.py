@@ -26,6 +26,7 @@ from torch import nn
 
 from sparse_pkg.layers import KWinners, KWinners2d, MaxPool2d, SparseWeights
 from sparse_pkg.network_definitions import CONV_KERNEL_SIZE, POOL_SIZE, NetworkDefinition
+from sparse_pkg.own_models import build_own_model
 
 
 class SparseCNN(nn.Module):
@@ -129,8 +130,11 @@ class SparseCNN(nn.Module):
         return float(sum(layer.max_entropy() for layer in self.kwinners_layers()))
 
 
-def build_network(definition: NetworkDefinition, channels_last: bool = False) -> SparseCNN:
-    """A fresh, randomly initialised `SparseCNN` for ``definition`` (weights from torch's global
-    RNG: seed it first for reproducible weights and masks); ``channels_last``: see the module
-    docstring (same weights either way)."""
+def build_network(definition: NetworkDefinition, channels_last: bool = False) -> nn.Module:
+    """A fresh, randomly initialised network for ``definition`` (weights from torch's global
+    RNG: seed it first for reproducible weights and masks): the paper's `SparseCNN`, or the
+    class a ``model:`` entry names (sparse_pkg/own_models.py). ``channels_last``: see the module
+    docstring (same weights either way); a model of one's own keeps its own layout."""
+    if definition.model is not None:
+        return build_own_model(definition)
     return SparseCNN(definition, channels_last=channels_last)

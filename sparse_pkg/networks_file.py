@@ -20,6 +20,7 @@ from sparse_pkg.errors import InputError
 from sparse_pkg.io.inputs import read_input
 from sparse_pkg.network_definitions import (
     DATASETS,
+    LAYER_KEYS,
     NetworkDefinition,
     NetworkDefinitionError,
 )
@@ -84,12 +85,27 @@ def _parse(text: str, source: str) -> NetworkDefinitions:
     for dataset, section in document.items():
         defaults = section.get("defaults") or {}
         for name, entry in section["networks"].items():
-            merged = {**defaults, **entry, "dataset": dataset, "name": name}
+            where = f"{source}: network {dataset}/{name}"
+            merged = {**_defaults_for(defaults, entry, where), **entry, "dataset": dataset,
+                      "name": name}
             if merged.get("first_epoch_batch_size", 0) is None:  # null: same as batch_size
                 merged["first_epoch_batch_size"] = merged.get("batch_size")
-            where = f"{source}: network {dataset}/{name}"
             definitions.append(NetworkDefinition.from_dict(merged, where))
     return NetworkDefinitions(source, tuple(definitions))
+
+
+def _defaults_for(defaults: dict, entry: dict, where: str) -> dict:
+    """The defaults an entry merges over: all of them for a paper network; for a model of one's
+    own (key ``model``) only the training keys, as the layer keys shape the paper's network.
+    Such an entry giving a layer key itself is refused: the model would silently ignore it."""
+    if "model" not in entry:
+        return defaults
+    given = [key for key in LAYER_KEYS if key in entry]
+    if given:
+        raise NetworkDefinitionError(
+            f"{where}, key '{given[0]}': a model of your own (model: {entry['model']}) does not "
+            "read the paper network's layer keys; pass it to your class under options")
+    return {key: value for key, value in defaults.items() if key not in LAYER_KEYS}
 
 
 def _layout_problem(error: jsonschema.ValidationError, source: str) -> str:

@@ -15,7 +15,7 @@ import torch
 from sparse_pkg.io.inputs import read_input
 from sparse_pkg.io.tensors import save_torch
 from sparse_pkg.network_definitions import NetworkDefinition
-from sparse_pkg.networks import SparseCNN, build_network
+from sparse_pkg.networks import build_network
 
 
 def save_checkpoint(
@@ -43,7 +43,7 @@ def save_checkpoint(
 
 def load_checkpoint(
     path: str | os.PathLike, device: str | torch.device = "cpu"
-) -> tuple[SparseCNN, dict[str, Any]]:
+) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Rebuild the network of a checkpoint in eval mode; returns (model, info without weights)."""
 
     def read(file: str | os.PathLike) -> tuple[dict[str, Any], NetworkDefinition]:

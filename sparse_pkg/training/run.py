@@ -30,6 +30,7 @@ from sparse_pkg.io.tensors import TensorSet
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import build_network
 from sparse_pkg.progress import Progress
+from sparse_pkg.training import hooks
 from sparse_pkg.training.checkpoints import save_checkpoint
 from sparse_pkg.training.memory import keep_freed_memory
 from sparse_pkg.training.resume import ResumeState, rng_states, set_rng_states
@@ -102,9 +103,11 @@ def train_one_epoch(
     batch_size: int,
     progress: Callable[[int], None] | None,
 ) -> tuple[float, float]:
-    """One pass over ``order`` in batches of `train_step`; returns (mean train loss, train
-    accuracy). The epoch loop of `train` and benchmarks/paper_cost.py both run exactly this."""
+    """One pass over ``order`` in batches of `train_step`, each followed by the model's
+    ``post_batch()`` when it has one; returns (mean train loss, train accuracy). The epoch loop
+    of `train` and benchmarks/paper_cost.py both run exactly this."""
     model.train()
+    post_batch = hooks.post_batch_hook(model)
     order = order.to(features.device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=features.device)
     correct = torch.zeros((), dtype=torch.int64, device=features.device)
@@ -113,6 +116,8 @@ def train_one_epoch(
         idx = order[start:start + batch_size]
         x, y = features.index_select(0, idx), labels.index_select(0, idx)
         loss, output = train_step(model, optimizer, x, y)
+        if post_batch is not None:
+            post_batch()
         loss_sum += loss.to(torch.float64) * idx.shape[0]
         correct += (output.argmax(dim=1) == y).sum()
         if progress is not None:
@@ -156,6 +161,11 @@ def train(
     """
     out = Path(out_dir)
     what = f"training {definition.dataset}/{definition.name} seed {seed}"
+    if channels_last and definition.model is not None:
+        channels_last = False  # recorded as such: the checkpoints rebuild the model as trained
+        if log:
+            log(f"{definition.model}: a model of your own keeps its own memory layout "
+                "(compute.channels_last applies to the paper's network only)")
     with exclusive_lock(out / LOCK_FILE, what):
         return _train(definition, data, seed=seed, out=out, device=torch.device(device),
                       max_epochs=max_epochs, meta=meta, log=log, show_progress=show_progress,
@@ -277,15 +287,15 @@ def _train_epoch(run: _Run, epoch: int, show_progress: bool,
                                         f"{run.what} epoch {epoch + 1}/{run.epochs}"),
         )
     train_seconds = time.perf_counter() - started
-    model.post_epoch()  # boost-strength decay and weight rezero
+    hooks.end_of_epoch(model)  # boost-strength decay and weight rezero, or the model's own
     test_acc = _accuracy(model, data.test, definition.test_batch_size)
     val_acc = _accuracy(model, data.validation, definition.test_batch_size)
     row = {
         "dataset": definition.dataset, "network": definition.name, "seed": run.seed,
         "epoch": epoch, "lr": lr, "batch_size": batch_size, "train_loss": train_loss,
         "train_accuracy": train_acc, "validation_accuracy": val_acc,
-        "test_accuracy": test_acc, "entropy": model.entropy(),
-        "max_entropy": model.max_entropy(),
+        "test_accuracy": test_acc, "entropy": hooks.entropy(model),
+        "max_entropy": hooks.max_entropy(model),
         "epochs": run.epochs, "train_samples": int(data.train_labels.shape[0]),
     }
     if environment is not None:

@@ -18,6 +18,7 @@ from sparse_pkg.io.atomic import copy_if_changed
 from sparse_pkg.io.sidecar import sidecar_path
 from sparse_pkg.networks_file import load_networks
 from sparse_pkg.noise import level_name
+from sparse_pkg.own_models import check_model, model_source_fingerprint
 from sparse_pkg.provenance import (
     COMMIT_VARIABLE,
     NOT_GIT,
@@ -107,7 +108,6 @@ try:
     DEFINITIONS = load_networks(config["networks_file"])
 except InputError as exc:
     refuse(str(exc))
-copy_if_changed(NETWORKS_FILE, NETWORKS_COPY)  # checked above: the copy is a valid file
 
 
 def networks_of(dataset):
@@ -131,11 +131,37 @@ def networks_of(dataset):
 
 DATASETS = [d for d in ("mnist", "gsc") if networks_of(d)]
 
+# A network of your own (`model: package.module:Class`) is imported and its constructor's
+# arguments checked before any job starts (sparse_pkg.own_models), one line on a problem.
+for _dataset in DATASETS:
+    for _definition in DEFINITIONS.of(_dataset):
+        if _definition.model and _definition.name in networks_of(_dataset):
+            try:
+                check_model(_definition)
+            except InputError as exc:
+                refuse(f"{config['networks_file']}: {exc}")
+
+copy_if_changed(NETWORKS_FILE, NETWORKS_COPY)  # checked above: the copy is a valid file
+
+
+_MODEL_CODE = {}  # the fingerprint of each model's module, computed once
+
+
+def _model_code(definition):
+    if definition.model not in _MODEL_CODE:
+        _MODEL_CODE[definition.model] = model_source_fingerprint(definition)
+    return _MODEL_CODE[definition.model]
+
 
 def definition_json(wildcards):
-    """The network's definition as a param: editing one network reruns only its jobs."""
+    """The network's definition as a param: editing one network reruns only its jobs. For a
+    network of your own it includes a fingerprint of its module's code, so editing the class
+    reruns its jobs too."""
     definition = DEFINITIONS.get(wildcards.dataset, wildcards.network)
-    return json.dumps(definition.to_dict(), sort_keys=True)
+    data = definition.to_dict()
+    if definition.model:
+        data["model_code"] = _model_code(definition)
+    return json.dumps(data, sort_keys=True)
 
 
 def run_dir(dataset, network, seed):
