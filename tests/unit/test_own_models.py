@@ -22,8 +22,7 @@ from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import SparseCNN, build_network
 from sparse_pkg.networks_file import load_networks
 from sparse_pkg.own_models import check_model, model_source_fingerprint
-from sparse_pkg.training import TrainingData, load_checkpoint, train
-from sparse_pkg.training import hooks
+from sparse_pkg.training import TrainingData, hooks, load_checkpoint, train
 from sparse_pkg.training.run import train_one_epoch
 from tests.helpers.training import DEFINITIONS, patch_data, single_thread, state_dicts_equal
 
