@@ -1,5 +1,5 @@
-"""Welch's t-test over seeds (``scipy.stats``), its matching one-sided bound, and Holm's step-down
-adjustment for a family of claims.
+"""Welch's t-test over seeds (``scipy.stats``), its matching one-sided bound, the one-sample
+t-test of the sweeps' trend claims, and Holm's step-down adjustment for a family of claims.
 
 The claims verdict (``sparse_pkg.reporting.claim_verdicts``) compares two networks' per-seed
 scores with a one-sided Welch test of the claimed direction against the claim's margin, and
@@ -18,7 +18,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["WelchTest", "holm", "welch_test"]
+__all__ = ["MeanTest", "WelchTest", "holm", "mean_test", "welch_test"]
 
 DIRECTIONS = ("greater", "less")
 
@@ -79,6 +79,53 @@ def welch_test(a: Sequence[float], b: Sequence[float], margin: float = 0.0) -> W
     less = stats.ttest_ind(shifted, b, equal_var=False, alternative="less")
     se = math.sqrt(stats.tvar(a) / len(a) + stats.tvar(b) / len(b))
     return WelchTest(a, b, margin, difference, se, float(greater.pvalue), float(less.pvalue))
+
+
+@dataclass(frozen=True)
+class MeanTest:
+    """Student's one-sample t-test of mean(values) against 0, one-sided either way (the trend
+    claims of sweeps: one correlation per seed). Zero spread follows the rule of the module
+    docstring."""
+
+    values: tuple[float, ...]
+    mean: float
+    standard_error: float
+    p_greater: float
+    p_less: float
+
+    def p(self, direction: str) -> float:
+        return self.p_greater if direction == "greater" else self.p_less
+
+    def bound(self, direction: str, confidence: float) -> float:
+        """The one-sided ``confidence`` bound of the mean on the claimed side (lower for
+        'greater', upper for 'less'); beyond 0 exactly when ``p(direction) < 1 - confidence``."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        if self.standard_error == 0:
+            return self.mean
+        from scipy import stats
+
+        result = stats.ttest_1samp(self.values, 0.0, alternative=direction)
+        interval = result.confidence_interval(confidence_level=confidence)
+        return float(interval.low if direction == "greater" else interval.high)
+
+
+def mean_test(values: Sequence[float]) -> MeanTest:
+    """The one-sample t-test (``scipy.stats.ttest_1samp``) of mean(values) against 0, both
+    one-sided p-values; needs at least two values (ValueError otherwise)."""
+    values = tuple(float(v) for v in values)
+    if len(values) < 2:
+        raise ValueError(f"a one-sample t-test needs >= 2 values, got {len(values)}")
+    mean = _mean(values)
+    if max(values) == min(values):
+        p_greater = 0.0 if mean > 0 else 1.0 if mean < 0 else 0.5
+        return MeanTest(values, mean, 0.0, p_greater, 1.0 - p_greater)
+    from scipy import stats
+
+    greater = stats.ttest_1samp(values, 0.0, alternative="greater")
+    less = stats.ttest_1samp(values, 0.0, alternative="less")
+    se = math.sqrt(stats.tvar(values) / len(values))
+    return MeanTest(values, mean, se, float(greater.pvalue), float(less.pvalue))
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -9,6 +9,7 @@ import click
 import pandas as pd
 
 from sparse_pkg.cli import handle_errors, log, stack_options, verbose_option
+from sparse_pkg.errors import InputError
 from sparse_pkg.io.atomic import atomic_path, write_text
 from sparse_pkg.io.inputs import read_input
 from sparse_pkg.io.tensors import load_tensor_set
@@ -26,6 +27,8 @@ from sparse_pkg.reporting.figures import (
 )
 from sparse_pkg.reporting.html import markdown_to_html
 from sparse_pkg.reporting.paper_layout import results_table_title
+from sparse_pkg.reporting.sweep_figure import plot_sweep
+from sparse_pkg.reporting.sweep_report import sweep_markdown, sweep_names, sweep_points
 from sparse_pkg.reporting.table3 import parameters_table_markdown
 from sparse_pkg.reporting.tables import results_table_markdown
 from sparse_pkg.theory import DENSE_LABEL, exact_curves, figure2_table
@@ -165,6 +168,43 @@ def gsc_noise_command(metrics, definitions, protocol, png, pdf, label):
     log(f"wrote {png}, {pdf}")
 
 
+def _sweep_points(metrics: pd.DataFrame, definitions, sweep: str
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs of ``sweep``, and those of the paper's networks of its data set (reference)."""
+    points = sweep_points(metrics, definitions, sweep)
+    dataset = next((d.dataset for d in definitions if d.sweep == sweep), None)
+    paper = sweep_points(metrics, definitions, None)
+    return points, paper[paper["dataset"] == dataset]
+
+
+@main.command("sweep")
+@metrics_option
+@definitions_option
+@click.option("--sweep", "sweep", required=True, help="The sweep's name (config key sweeps).")
+@protocol_option
+@click.option("--source-line", required=True, help="Header line: data source, seeds, epochs.")
+@stack_options([*table_outputs, *figure_outputs])
+@click.option("--csv", "csv_path", required=True, help="Every run of the sweep: coordinates "
+                                                       "and scores.")
+@verbose_option
+@handle_errors
+def sweep_command(metrics, definitions, sweep, protocol, source_line, out, html_out,
+                  provenance_path, png, pdf, csv_path):
+    """results/sweeps/NAME: the sweep's table (.md, .html), figure (.png, .pdf), runs (.csv)."""
+    defs = load_networks(definitions)
+    if sweep not in sweep_names(defs):
+        raise InputError(f"{definitions}: no network of sweep '{sweep}'; check config key "
+                         "sweeps")
+    points, paper = _sweep_points(_metrics(metrics), defs, sweep)
+    with atomic_path(csv_path) as tmp:
+        points.to_csv(tmp, index=False)
+    text = sweep_markdown(points, paper, sweep, source_line=source_line,
+                          provenance_line=_provenance_line(provenance_path))
+    _write_table(out, html_out, text, f"Sweep {sweep}")
+    plot_sweep(points, paper, sweep, protocol, png, pdf, label=source_line)
+    log(f"wrote {png}, {pdf}, {csv_path}")
+
+
 @main.command("claims")
 @metrics_option
 @definitions_option
@@ -187,9 +227,12 @@ def claims_command(metrics, definitions, claims_path, figure2_csv, source_lines,
     if shown.is_relative_to(Path.cwd()):
         shown = shown.relative_to(Path.cwd())
     provenance = _provenance_line(provenance_path)
-    text = claims_markdown(claims, _metrics(metrics), figure2, definitions=defs,
+    frame = _metrics(metrics)
+    sweeps = {name: sweep_points(frame, defs, name) for name in sweep_names(defs)}
+    text = claims_markdown(claims, frame, figure2, definitions=defs,
                            source_lines=[*source_lines, *([provenance] if provenance else [])],
-                           claims_file=str(shown))
+                           claims_file=str(shown),
+                           sweeps={k: v for k, v in sweeps.items() if len(v)})
     _write_table(out, html_out, text, "Does it reproduce? The paper's claims tested")
 
 

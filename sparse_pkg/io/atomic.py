@@ -84,10 +84,9 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def copy_if_changed(source: str | os.PathLike, target: str | os.PathLike) -> bool:
-    """Make ``target`` a byte-identical copy of ``source``, atomically, leaving it untouched
-    (mtime included) when it already is one. Returns True when it wrote."""
-    data = Path(source).read_bytes()
+def write_if_changed(target: str | os.PathLike, data: bytes) -> bool:
+    """Atomically make ``target`` hold ``data``, leaving it untouched (mtime included) when it
+    already does. Returns True when it wrote."""
     existing = Path(target)
     if existing.is_file() and existing.read_bytes() == data:
         return False

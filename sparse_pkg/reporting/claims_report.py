@@ -24,6 +24,7 @@ from sparse_pkg.reporting.claim_verdicts import (
 )
 from sparse_pkg.reporting.claims import METRICS, Claim
 from sparse_pkg.reporting.markdown import table_row
+from sparse_pkg.reporting.sweep_report import trend_section
 from sparse_pkg.reporting.tables import PROTOCOL_DESCRIPTIONS, protocol_order
 
 
@@ -57,10 +58,12 @@ def claims_markdown(
     definitions: Iterable[NetworkDefinition] | None = None,
     source_lines: Sequence[str] = (),
     claims_file: str = "config/claims.yaml",
+    sweeps: dict[str, pd.DataFrame] | None = None,
 ) -> str:
     """results/claims.md: one section per selection protocol for the network claims, then the
     Figure 2 claims; every network row gives effect, one-sided bound, raw and Holm p, seeds and
-    verdict."""
+    verdict. ``sweeps`` (name -> the runs of sweep_report.sweep_points) adds each sweep's trend
+    claim."""
     runs = per_run_metrics(metrics)
     protocols = protocol_order(runs["protocol"])
     lines = ["**Does it reproduce? The paper's claims tested on this run**", ""]
@@ -103,4 +106,7 @@ def claims_markdown(
             v = check(claim, figure2)
             lines.append(table_row([claim.claim, _where(claim), claim_test(claim), v.effect,
                                v.p_value, f"*{v.verdict}*"]))
+    if sweeps:
+        lines += trend_section(sweeps, protocol_order(
+            pd.concat(list(sweeps.values()))["protocol"]))
     return "\n".join(lines) + "\n"

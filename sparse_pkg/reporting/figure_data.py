@@ -70,9 +70,11 @@ def network_labels(definitions: Definitions, dataset: str) -> dict[str, str]:
 
 
 def defined_networks(definitions: Definitions, dataset: str, metrics: pd.DataFrame) -> list[str]:
-    """The data set's networks, in the order of ``definitions``, that have rows in ``metrics``."""
+    """The data set's networks, in the order of ``definitions``, that have rows in ``metrics``;
+    not those of sweeps (results/sweeps/ shows them)."""
     present = set(metrics.loc[metrics["dataset"] == dataset, "network"])
-    return [d.name for d in definitions if d.dataset == dataset and d.name in present]
+    return [d.name for d in definitions
+            if d.dataset == dataset and d.name in present and d.sweep is None]
 
 
 def noise_rows(

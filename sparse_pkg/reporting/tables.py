@@ -256,7 +256,8 @@ def results_table_markdown(
     Rows follow the order of ``definitions`` (networks.yaml) and show each network's label,
     "Test acc. %" (clean accuracy, "99.14 ± 0.03") and "Noise score" ("74,569 ± 3,200"), mean ±
     std over seeds. A defined network without runs is listed as "not run"; a network that has
-    runs but no definition is listed last under its name. The header gives ``title`` (default:
+    runs but no definition is listed last under its name; the networks of sweeps are left out
+    (results/sweeps/ shows them). The header gives ``title`` (default:
     :func:`results_table_title`), ``source_line`` (where the data came from, seeds, epochs) and
     the noise-score scale. With ``show_published`` (the default), each metric is followed by the
     paper's published number ("Paper") and ours minus the paper's ("Δ"); the noise score is then
@@ -266,8 +267,11 @@ def results_table_markdown(
     source line.
     """
     subset = metrics[metrics["dataset"] == dataset] if "dataset" in metrics.columns else metrics
+    every = [d for d in definitions if d.dataset == dataset]
+    swept = {d.name for d in every if d.sweep is not None}  # shown in results/sweeps/
+    subset = subset[~subset["network"].isin(swept)]
     summary = summarize(subset)
-    defs = [d for d in definitions if d.dataset == dataset]
+    defs = [d for d in every if d.sweep is None]
     by_name = {d.name: d for d in defs}
     names = [d.name for d in defs]
     names += [n for n in dict.fromkeys(summary["network"]) if n not in by_name]

@@ -14,11 +14,12 @@ from sparse_pkg.datasets import sources
 from sparse_pkg.datasets.gsc_directory import directory_fingerprint
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.archive import archive_header_problem
-from sparse_pkg.io.atomic import copy_if_changed
+from sparse_pkg.io.atomic import write_if_changed
 from sparse_pkg.io.sidecar import sidecar_path
 from sparse_pkg.networks_file import load_networks
 from sparse_pkg.noise import level_name
 from sparse_pkg.own_models import check_model, model_source_fingerprint
+from sparse_pkg.sweeps import Sweep, sweep_definitions
 from sparse_pkg.provenance import (
     COMMIT_VARIABLE,
     NOT_GIT,
@@ -84,8 +85,9 @@ if len(set(LEVELS)) != len(LEVELS):
 # The loader checks it against sparse_pkg/schemas/networks.schema.yaml (package data, so scripts
 # and an installed package find it too) and stops with one line, as for config.yaml.
 config["networks_file"] = resolve_config_file(config["networks_file"], workflow_file)
-# The jobs read the definitions from one stable path, DATA/networks.yaml, kept byte-identical to
-# the configured file (rewritten only when its content differs). Snakemake records params, so a
+# The jobs read the definitions from one stable path, DATA/networks.yaml: every network of the
+# configured file with all its keys spelled out, then those of the sweeps (rewritten only when
+# its content differs). Snakemake records params, so a
 # param naming the configured path reran every training when the path was spelled differently
 # (./config/networks.yaml, an identical copy, --directory elsewhere). What a run depends on is
 # its definition's content: the train rule's `definition` param (editing one network reruns
@@ -104,8 +106,20 @@ CONFIG_SHA256 = config_sha256(
         "claims_file": file_sha256(CLAIMS_FILE),
     }
 )
+# Sparsity sweeps (config key sweeps, sparse_pkg.sweeps): the networks of their grids join
+# the definitions, each with its sweep's seeds.
+SWEEPS = {
+    name: Sweep.from_config(name, entry) for name, entry in config["sweeps"].items()
+}
 try:
     DEFINITIONS = load_networks(config["networks_file"])
+    for _sweep in SWEEPS.values():
+        if not config[_sweep.dataset]["enabled"]:
+            refuse(
+                f"config key sweeps.{_sweep.name}.dataset: {_sweep.dataset} is disabled "
+                f"({_sweep.dataset}.enabled: false); enable it or remove the sweep"
+            )
+        DEFINITIONS = DEFINITIONS.extended(sweep_definitions(_sweep, DEFINITIONS))
 except InputError as exc:
     refuse(str(exc))
 
@@ -115,10 +129,11 @@ def networks_of(dataset):
     section = config[dataset]
     if not section["enabled"]:
         return []
-    known = [d.name for d in DEFINITIONS.of(dataset)]
+    known = [d.name for d in DEFINITIONS.of(dataset) if d.sweep is None]
+    swept = [d.name for d in DEFINITIONS.of(dataset) if d.sweep is not None]
     chosen = section["networks"]
     if chosen == "all":
-        return known
+        return known + swept
     unknown = [n for n in chosen if n not in known]
     if unknown:
         refuse(
@@ -126,7 +141,22 @@ def networks_of(dataset):
             f"(defined in {config['networks_file']}: "
             f"{', '.join(known)})"
         )
-    return list(chosen)
+    return list(chosen) + swept
+
+
+# The seeds of each network: the config's, or its sweep's own count (from seed_base).
+SEEDS_OF = {
+    (d.dataset, d.name): (
+        [config["seed_base"] + i for i in range(SWEEPS[d.sweep].seeds)]
+        if d.sweep is not None and SWEEPS[d.sweep].seeds
+        else SEEDS
+    )
+    for d in DEFINITIONS
+}
+
+
+def seeds_of(dataset, network):
+    return SEEDS_OF[(dataset, network)]
 
 
 DATASETS = [d for d in ("mnist", "gsc") if networks_of(d)]
@@ -141,7 +171,9 @@ for _dataset in DATASETS:
             except InputError as exc:
                 refuse(f"{config['networks_file']}: {exc}")
 
-copy_if_changed(NETWORKS_FILE, NETWORKS_COPY)  # checked above: the copy is a valid file
+# Every definition, the sweeps' included, as the jobs read them (checked above).
+write_if_changed(NETWORKS_COPY, DEFINITIONS.to_yaml().encode("utf-8"))
+DEFINITIONS_SHA256 = file_sha256(NETWORKS_COPY)
 
 
 _MODEL_CODE = {}  # the fingerprint of each model's module, computed once
@@ -190,7 +222,9 @@ def gpu_resources():
 def run_outputs(dataset, name):
     """The file ``name`` of every run of a data set (history.parquet, timing.parquet)."""
     return [
-        f"{run_dir(dataset, n, s)}/{name}" for n in networks_of(dataset) for s in SEEDS
+        f"{run_dir(dataset, n, s)}/{name}"
+        for n in networks_of(dataset)
+        for s in seeds_of(dataset, n)
     ]
 
 
@@ -255,7 +289,7 @@ def every_run_table(kind):
         run_tables(d, n, s)[kind]
         for d in datasets
         for n in networks_of(d)
-        for s in SEEDS
+        for s in seeds_of(d, n)
     ]
 
 
@@ -286,6 +320,11 @@ def final_targets():
             f"{RESULTS}/table{TABLE_NUMBERS['gsc']}.html",
             f"{RESULTS}/gsc_noise.png",
             f"{RESULTS}/gsc_noise.pdf",
+        ]
+    for sweep in SWEEPS:
+        targets += [
+            f"{RESULTS}/sweeps/{sweep}.{ext}"
+            for ext in ("md", "html", "png", "pdf", "csv")
         ]
     return targets + prepared_sets() + run_targets()
 
@@ -410,7 +449,7 @@ def run_targets():
     files = []
     for dataset in DATASETS:
         for network in networks_of(dataset):
-            for seed in SEEDS:
+            for seed in seeds_of(dataset, network):
                 run = run_dir(dataset, network, seed)
                 files += [f"{run}/{p}.pt" for p in PROTOCOLS]
                 files += [f"{run}/history.parquet", f"{run}/timing.parquet"]
@@ -468,9 +507,13 @@ FIGURE_PROTOCOL = "paper" if "paper" in PROTOCOLS else PROTOCOLS[0]
 FIG4_LEVELS = [level_key(x) for x in figure4_levels(config["noise_levels"])]
 
 
-def source_line(dataset):
-    """Header line of a results table and footer of a figure (sparse_pkg.reporting.run_label)."""
+def source_line(dataset, sweep=None):
+    """Header line of a results table and footer of a figure (sparse_pkg.reporting.run_label);
+    with ``sweep``, the seeds are that sweep's."""
     section = config[dataset]
+    seeds = SEEDS
+    if sweep is not None and SWEEPS[sweep].seeds:
+        seeds = [config["seed_base"] + i for i in range(SWEEPS[sweep].seeds)]
     source = section["source"]
     if dataset == "gsc" and source == "archive":
         if section["sha256"] or section["allow_unofficial_archive"]:
@@ -479,7 +522,7 @@ def source_line(dataset):
         config["run_label"],
         dataset,
         source,
-        SEEDS,
+        seeds,
         section["max_epochs"],
         section["max_train_samples"],
     )

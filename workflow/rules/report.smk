@@ -35,7 +35,7 @@ rule table:
         "--html {output.html} 2> {log}"
 
 
-# Table 3 depends on the networks file's content (a param), not its path.
+# Table 3 depends on the definitions' content (a param), not their path.
 rule table3:
     output:
         md=f"{RESULTS}/table3.md",
@@ -52,7 +52,7 @@ rule table3:
     params:
         code=code("report"),  # library code run: a change reruns the job
         definitions=NETWORKS_COPY,  # a stable path: see common.smk
-        networks=NETWORKS_SHA256,
+        networks=DEFINITIONS_SHA256,
     shell:
         "python -P -m sparse_pkg.commands.report table3 --definitions {params.definitions} "
         "--out {output.md} "
@@ -122,6 +122,47 @@ rule provenance:
         "--metrics {input.metrics} --version {params.version} --commit '{params.commit}' "
         "--config-sha256 {params.config_sha256} --lock-sha256 {params.lock_sha256} {params.data} "
         "--out {output.json} --html {output.html} 2> {log}"
+
+
+# A sparsity sweep (config key sweeps): its table, figure and runs, from the aggregated metrics.
+rule sweep_report:
+    input:
+        metrics=rules.aggregate.output.metrics,
+        provenance=f"{RESULTS}/provenance.json",
+    output:
+        md=f"{RESULTS}/sweeps/{{sweep}}.md",
+        html=report(
+            f"{RESULTS}/sweeps/{{sweep}}.html",
+            caption="../report/sweep.rst",
+            category="Sweeps",
+            labels={"sweep": "{sweep}", "kind": "table"},
+        ),
+        png=report(
+            f"{RESULTS}/sweeps/{{sweep}}.png",
+            caption="../report/sweep.rst",
+            category="Sweeps",
+            labels={"sweep": "{sweep}", "kind": "figure"},
+        ),
+        pdf=f"{RESULTS}/sweeps/{{sweep}}.pdf",
+        csv=f"{RESULTS}/sweeps/{{sweep}}.csv",
+    log:
+        f"{LOGS}/sweeps/{{sweep}}.log",
+    wildcard_constraints:
+        sweep="[A-Za-z][A-Za-z0-9]*",
+    conda:
+        ENV
+    params:
+        code=code("report"),  # library code run: a change reruns the job
+        definitions=NETWORKS_COPY,  # a stable path: see common.smk
+        networks=DEFINITIONS_SHA256,  # the sweep's networks are generated from the config
+        protocol=FIGURE_PROTOCOL,
+        source=lambda w: source_line(SWEEPS[w.sweep].dataset, sweep=w.sweep),
+    shell:
+        "python -P -m sparse_pkg.commands.report sweep --metrics {input.metrics} "
+        "--definitions {params.definitions} --sweep {wildcards.sweep} "
+        "--protocol {params.protocol} --source-line {params.source:q} "
+        "--provenance {input.provenance} --out {output.md} --html {output.html} "
+        "--png {output.png} --pdf {output.pdf} --csv {output.csv} 2> {log}"
 
 
 rule figure2:
