@@ -74,6 +74,11 @@ def rule_error(config: dict[str, Any]) -> str | None:
     if not any(config.get(name, {}).get("enabled") for name in ("mnist", "gsc")):
         return ("config keys mnist.enabled, gsc.enabled: both are false, so there is nothing to "
                 "run; set at least one to true")
+    compare = config.get("compare") or {}
+    if bool(compare.get("a")) != bool(compare.get("b")):
+        missing = "b" if compare.get("a") else "a"
+        return (f"config key compare.{missing}: missing; give both compare.a and compare.b (two "
+                "results folders), or neither")
     for key, value in _path_settings(config):
         if any(c.isspace() for c in value):
             return (f"config key {key}: {value!r} contains a space, which the workflow's shell "
@@ -89,7 +94,8 @@ def rule_error(config: dict[str, Any]) -> str | None:
 def _path_settings(config: dict[str, Any]) -> list[tuple[str, str]]:
     """(key, value) of every configured path the rules write into shell commands."""
     found = [(k, config[k]) for k in ("data_dir", "results_dir") if isinstance(config.get(k), str)]
-    for section, key in (("gsc", "archive"), ("gsc", "directory"), ("mnist", "directory")):
+    for section, key in (("gsc", "archive"), ("gsc", "directory"), ("mnist", "directory"),
+                         ("compare", "a"), ("compare", "b")):
         value = (config.get(section) or {}).get(key)
         if isinstance(value, str):
             found.append((f"{section}.{key}", value))

@@ -29,6 +29,9 @@ AXES = ("linear_activation_density", "conv_activation_density", "weight_density"
 x-axis (the first axis with more than one value)."""
 AXIS_CODES = {"linear_activation_density": "la", "conv_activation_density": "ca",
               "weight_density": "wd", "linear_n": "n"}
+AXIS_WORDS = {"linear_activation_density": "k/n", "conv_activation_density": "conv density",
+              "weight_density": "weight density", "linear_n": "n"}
+"""Short names of the axes in legends."""
 AXIS_LABELS = {
     "linear_activation_density": "hidden-layer activation density k/n",
     "conv_activation_density": "conv activation density (active / units, all conv layers)",

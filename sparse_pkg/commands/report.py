@@ -17,7 +17,7 @@ from sparse_pkg.networks_file import load_networks
 from sparse_pkg.provenance import environment, headline, provenance_markdown, summary
 from sparse_pkg.reporting.claim_verdicts import read_figure2
 from sparse_pkg.reporting.claims import load_claims
-from sparse_pkg.reporting.claims_report import claims_markdown
+from sparse_pkg.reporting.claims_report import claim_rows, claims_markdown
 from sparse_pkg.reporting.figure_data import defined_networks, sample_digits
 from sparse_pkg.reporting.figures import (
     GSC_NOISE_TITLE,
@@ -215,10 +215,12 @@ def sweep_command(metrics, definitions, sweep, protocol, source_line, out, html_
 @click.option("--source-line", "source_lines", multiple=True,
               help="Header line: data source, seeds, epochs (repeat, one per data set).")
 @stack_options(table_outputs)
+@click.option("--csv", "csv_path", default=None, help="Also write every verdict as a CSV row "
+                                                      "(results/claims.csv).")
 @verbose_option
 @handle_errors
 def claims_command(metrics, definitions, claims_path, figure2_csv, source_lines, out, html_out,
-                   provenance_path):
+                   provenance_path, csv_path):
     """results/claims.md: each claim of the paper: effect, bound, raw and Holm p, verdict."""
     defs = load_networks(definitions)
     claims = load_claims(claims_path)
@@ -229,10 +231,14 @@ def claims_command(metrics, definitions, claims_path, figure2_csv, source_lines,
     provenance = _provenance_line(provenance_path)
     frame = _metrics(metrics)
     sweeps = {name: sweep_points(frame, defs, name) for name in sweep_names(defs)}
+    rows = claim_rows(claims, frame, figure2, definitions=defs,
+                      sweeps={k: v for k, v in sweeps.items() if len(v)})
     text = claims_markdown(claims, frame, figure2, definitions=defs,
                            source_lines=[*source_lines, *([provenance] if provenance else [])],
-                           claims_file=str(shown),
-                           sweeps={k: v for k, v in sweeps.items() if len(v)})
+                           claims_file=str(shown), rows=rows)
+    if csv_path:
+        with atomic_path(csv_path) as tmp:
+            rows.to_csv(tmp, index=False)
     _write_table(out, html_out, text, "Does it reproduce? The paper's claims tested")
 
 

@@ -24,7 +24,7 @@ from sparse_pkg.reporting.claim_verdicts import (
 )
 from sparse_pkg.reporting.claims import METRICS, Claim
 from sparse_pkg.reporting.markdown import table_row
-from sparse_pkg.reporting.sweep_report import trend_section
+from sparse_pkg.reporting.sweep_report import trend_claims, trend_lines
 from sparse_pkg.reporting.tables import PROTOCOL_DESCRIPTIONS, protocol_order
 
 
@@ -50,6 +50,52 @@ def _where(claim: Claim) -> str:
     return f"{claim.paper}; docs/protocol.md {claim.section}"
 
 
+CSV_COLUMNS = ("section", "protocol", "claim", "where", "test", "effect", "bound", "p",
+               "p_holm", "seeds", "verdict")
+"""results/claims.csv: one row per claim tested (and per protocol for network and sweep claims)."""
+
+
+def claim_rows(
+    claims: Sequence[Claim],
+    metrics: pd.DataFrame,
+    figure2: pd.DataFrame | None,
+    *,
+    definitions: Iterable[NetworkDefinition] | None = None,
+    sweeps: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """Every verdict of claims.md as data (CSV_COLUMNS): section networks, figure2 or sweeps."""
+    runs = per_run_metrics(metrics)
+    rows = []
+    network_claims = [c for c in claims if c.kind == "networks"]
+    for protocol in protocol_order(runs["protocol"]) if network_claims else []:
+        verdicts = network_verdicts(network_claims, runs, protocol, definitions)
+        for claim, v in zip(network_claims, verdicts, strict=True):
+            rows.append(("networks", protocol, claim.claim, _where(claim),
+                         claim_test(claim, definitions), v.effect, v.interval, v.p_value,
+                         v.p_holm, v.seeds, v.verdict))
+    for claim in (c for c in claims if c.kind != "networks"):
+        check = falls_verdict if claim.kind == "figure2_falls" else simulation_verdict
+        v = check(claim, figure2)
+        rows.append(("figure2", "", claim.claim, _where(claim), claim_test(claim), v.effect,
+                     "–", v.p_value, "–", "–", v.verdict))
+    if sweeps:
+        for protocol in protocol_order(pd.concat(list(sweeps.values()))["protocol"]):
+            for t in trend_claims(sweeps, protocol):
+                rows.append(("sweeps", protocol, t.claim, f"results/sweeps/{t.sweep}.md", t.test,
+                             t.effect, t.bound, t.p_value, t.p_holm, t.seeds, t.verdict))
+    return pd.DataFrame(rows, columns=list(CSV_COLUMNS))
+
+
+def _table(rows: pd.DataFrame, columns: Sequence[str], header: Sequence[str],
+           align: str) -> list[str]:
+    lines = [table_row(header), align]
+    for _, row in rows.iterrows():
+        cells = [row[c] for c in columns]
+        cells[-1] = f"*{cells[-1]}*"
+        lines.append(table_row(cells))
+    return lines
+
+
 def claims_markdown(
     claims: Sequence[Claim],
     metrics: pd.DataFrame,
@@ -59,13 +105,14 @@ def claims_markdown(
     source_lines: Sequence[str] = (),
     claims_file: str = "config/claims.yaml",
     sweeps: dict[str, pd.DataFrame] | None = None,
+    rows: pd.DataFrame | None = None,
 ) -> str:
     """results/claims.md: one section per selection protocol for the network claims, then the
-    Figure 2 claims; every network row gives effect, one-sided bound, raw and Holm p, seeds and
-    verdict. ``sweeps`` (name -> the runs of sweep_report.sweep_points) adds each sweep's trend
-    claim."""
-    runs = per_run_metrics(metrics)
-    protocols = protocol_order(runs["protocol"])
+    Figure 2 claims, then the sweeps' trend claims; every network row gives effect, one-sided
+    bound, raw and Holm p, seeds and verdict. ``rows``: the `claim_rows` of these arguments,
+    when already computed."""
+    if rows is None:
+        rows = claim_rows(claims, metrics, figure2, definitions=definitions, sweeps=sweeps)
     lines = ["**Does it reproduce? The paper's claims tested on this run**", ""]
     lines += [f"{line}  " for line in source_lines]
     lines += [
@@ -81,32 +128,29 @@ def claims_markdown(
         "non-inferiority tests: \"within 1 point\" is tested as sparse − dense > −1 point, so a "
         "sparse network that beats its dense twin satisfies it. Seeds = seeds of the first / "
         "second network. With no spread over seeds in either network the test takes its limit "
-        "(p = 0 or 1) and the bound is the effect.",
+        "(p = 0 or 1) and the bound is the effect. The same rows: claims.csv.",
     ]
     header = ["Claim", "Where", "Test", "Effect", "Bound (level)", "p (one-sided)", "p (Holm)",
               "Seeds", "Verdict"]
-    network_claims = [c for c in claims if c.kind == "networks"]
-    if network_claims:
-        for protocol in protocols:
-            description = PROTOCOL_DESCRIPTIONS.get(protocol, "as recorded in the metrics table")
-            lines += ["", f"### Protocol `{protocol}`: {description}", "", table_row(header),
-                      "|---|---|---|---:|---:|---:|---:|---:|---|"]
-            verdicts = network_verdicts(network_claims, runs, protocol, definitions)
-            for claim, v in zip(network_claims, verdicts, strict=True):
-                lines.append(table_row([claim.claim, _where(claim), claim_test(claim, definitions),
-                                        v.effect, v.interval, v.p_value, v.p_holm, v.seeds,
-                                        f"*{v.verdict}*"]))
-    theory = [c for c in claims if c.kind != "networks"]
-    if theory:
-        lines += ["", "### Figure 2: theory (no trained networks)", "",
-                  table_row(["Claim", "Where", "Test", "Result", "p", "Verdict"]),
-                  "|---|---|---|---|---:|---|"]
-        for claim in theory:
-            check = falls_verdict if claim.kind == "figure2_falls" else simulation_verdict
-            v = check(claim, figure2)
-            lines.append(table_row([claim.claim, _where(claim), claim_test(claim), v.effect,
-                               v.p_value, f"*{v.verdict}*"]))
-    if sweeps:
-        lines += trend_section(sweeps, protocol_order(
-            pd.concat(list(sweeps.values()))["protocol"]))
+    columns = ["claim", "where", "test", "effect", "bound", "p", "p_holm", "seeds", "verdict"]
+    networks = rows[rows["section"] == "networks"]
+    for protocol in dict.fromkeys(networks["protocol"]):
+        description = PROTOCOL_DESCRIPTIONS.get(protocol, "as recorded in the metrics table")
+        lines += ["", f"### Protocol `{protocol}`: {description}", ""]
+        lines += _table(networks[networks["protocol"] == protocol], columns, header,
+                        "|---|---|---|---:|---:|---:|---:|---:|---|")
+    theory = rows[rows["section"] == "figure2"]
+    if len(theory):
+        lines += ["", "### Figure 2: theory (no trained networks)", ""]
+        lines += _table(theory, ["claim", "where", "test", "effect", "p", "verdict"],
+                        ["Claim", "Where", "Test", "Result", "p", "Verdict"],
+                        "|---|---|---|---|---:|---|")
+    trends = rows[rows["section"] == "sweeps"]
+    if len(trends):
+        lines += trend_lines()
+        for protocol in dict.fromkeys(trends["protocol"]):
+            lines += ["", f"Protocol `{protocol}`:", ""]
+            lines += _table(trends[trends["protocol"] == protocol], columns,
+                            ["Claim", "Sweep", *header[2:]],
+                            "|---|---|---|---:|---:|---:|---:|---:|---|")
     return "\n".join(lines) + "\n"

@@ -22,7 +22,7 @@ from sparse_pkg.reporting.figures import (
 )
 from sparse_pkg.reporting.sweep_report import axis_value, summary, varied
 from sparse_pkg.reporting.tables import MIN_SEEDS_FOR_STD
-from sparse_pkg.sweeps import AXIS_CODES, AXIS_LABELS
+from sparse_pkg.sweeps import AXIS_LABELS, AXIS_WORDS
 
 PANELS = (("noise_score_percent", "Noise score (% of max)"),
           ("test_accuracy", "Clean test accuracy (%)"))
@@ -62,7 +62,7 @@ def sweep_figure(points: pd.DataFrame, paper_points: pd.DataFrame, sweep: str, p
         for index, (key, series) in enumerate(groups):
             key = key if isinstance(key, tuple) else (key,)
             series = series.sort_values(x)
-            name = ", ".join(f"{AXIS_CODES[a]} {axis_value(a, v)}"
+            name = ", ".join(f"{AXIS_WORDS[a]} {axis_value(a, v)}"
                              for a, v in zip(others, key, strict=True)) or sweep
             lower, upper = _errors(series, metric)
             ax.errorbar(series[x], series[f"{metric}_mean"], yerr=[lower, upper], marker="o",

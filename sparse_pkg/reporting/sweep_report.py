@@ -1,4 +1,4 @@
-"""results/sweeps/NAME.md and .csv, and the sweeps' trend claims in results/claims.md.
+"""results/sweeps/NAME.md and .csv, and the sweeps' trend claims (claims.md, claims.csv).
 
 Pure functions of the metrics table and the definitions. Every run of a sweep's network becomes a
 point at its realised coordinates (sparse_pkg.sweeps.coordinates) with its clean test accuracy,
@@ -12,7 +12,7 @@ trend claims of one protocol Holm-adjusted together, with the verdict rules of t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -194,29 +194,14 @@ def trend_claims(points_by_sweep: dict[str, pd.DataFrame], protocol: str) -> lis
     return trends
 
 
-def trend_section(points_by_sweep: dict[str, pd.DataFrame], protocols: Sequence[str]) -> list[str]:
-    """The claims.md lines of the sweeps' trend claims, one table per protocol ([] without
-    sweeps)."""
-    if not points_by_sweep:
-        return []
-    lines = ["", "### Sweeps: trends over the grid", "",
-             "Effect = mean over seeds of Spearman's ρ between the sweep's first varied axis and "
-             "the noise score (% of max) over the grid points of one seed (averaged over the "
-             "series holding the other axes fixed). p = one-sided one-sample t-test of the "
-             "per-seed ρ against 0; the trend claims of a protocol are Holm-adjusted together, "
-             "with the verdict rules above."]
-    for protocol in protocols:
-        trends = trend_claims(points_by_sweep, protocol)
-        if not trends:
-            continue
-        lines += ["", f"Protocol `{protocol}`:", "",
-                  table_row(["Claim", "Sweep", "Test", "Effect", "Bound (level)",
-                             "p (one-sided)", "p (Holm)", "Seeds", "Verdict"]),
-                  "|---|---|---|---:|---:|---:|---:|---:|---|"]
-        for t in trends:
-            lines.append(table_row([t.claim, f"results/sweeps/{t.sweep}.md", t.test, t.effect,
-                                    t.bound, t.p_value, t.p_holm, t.seeds, f"*{t.verdict}*"]))
-    return lines
+def trend_lines() -> list[str]:
+    """The heading and explanation of the sweeps' section of claims.md."""
+    return ["", "### Sweeps: trends over the grid", "",
+            "Effect = mean over seeds of Spearman's ρ between the sweep's first varied axis and "
+            "the noise score (% of max) over the grid points of one seed (averaged over the "
+            "series holding the other axes fixed). p = one-sided one-sample t-test of the "
+            "per-seed ρ against 0; the trend claims of a protocol are Holm-adjusted together, "
+            "with the verdict rules above."]
 
 
 # --- results/sweeps/NAME.md -------------------------------------------------------------------

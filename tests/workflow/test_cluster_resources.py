@@ -21,7 +21,7 @@ PAPER = REPO / "config" / "paper.yaml"
 PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
 LOCAL_RULES = {"mnist_download", "gsc_download", "verify_data", "aggregate_run", "aggregate",
                "table", "table3", "claims", "provenance", "figure2", "figure4",
-               "gsc_noise_figure", "all"}
+               "gsc_noise_figure", "sweep_report", "all"}
 GPU_RULES = {"train", "evaluate", "evaluate_run", "evaluate_background"}
 GROUP_SIZE = 11  # the profile's group-components: evaluate: 11
 

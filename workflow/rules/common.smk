@@ -38,6 +38,7 @@ BENCH = f"{RESULTS}/benchmarks"
 COMPUTE = config["compute"]
 EVALUATE_PER = COMPUTE["evaluate_per"]
 PROTOCOLS = config["protocols"]
+COMPARE = bool(config["compare"]["a"])  # two folders side by side (rule compare)
 SEEDS = [config["seed_base"] + i for i in range(config["seeds"])]
 ENV = "../../envs/sparse.yaml"
 
@@ -108,10 +109,10 @@ CONFIG_SHA256 = config_sha256(
 )
 # Sparsity sweeps (config key sweeps, sparse_pkg.sweeps): the networks of their grids join
 # the definitions, each with its sweep's seeds.
-SWEEPS = {
-    name: Sweep.from_config(name, entry) for name, entry in config["sweeps"].items()
-}
 try:
+    SWEEPS = {
+        name: Sweep.from_config(name, entry) for name, entry in config["sweeps"].items()
+    }
     DEFINITIONS = load_networks(config["networks_file"])
     for _sweep in SWEEPS.values():
         if not config[_sweep.dataset]["enabled"]:
@@ -306,6 +307,7 @@ def final_targets():
         f"{RESULTS}/fig2.csv",
         f"{RESULTS}/claims.md",
         f"{RESULTS}/claims.html",
+        f"{RESULTS}/claims.csv",
     ]
     if "mnist" in DATASETS:
         targets += [
@@ -321,6 +323,8 @@ def final_targets():
             f"{RESULTS}/gsc_noise.png",
             f"{RESULTS}/gsc_noise.pdf",
         ]
+    if COMPARE:
+        targets += [f"{RESULTS}/compare.md", f"{RESULTS}/compare.html"]
     for sweep in SWEEPS:
         targets += [
             f"{RESULTS}/sweeps/{sweep}.{ext}"
@@ -526,3 +530,22 @@ def source_line(dataset, sweep=None):
         section["max_epochs"],
         section["max_train_samples"],
     )
+
+
+def compared_files(side):
+    """The files of config key compare.<side> that rule compare reads: this run's own (made by
+    its rules) or another finished run's (which must be there)."""
+    folder = config["compare"][side]
+    if os.path.normpath(folder) == os.path.normpath(RESULTS):
+        return [
+            f"{RESULTS}/{name}"
+            for name in ("metrics.parquet", "claims.csv", "provenance.json")
+        ]
+    metrics = f"{folder}/metrics.parquet"
+    if not os.path.isfile(metrics):
+        refuse(
+            f"config key compare.{side}: {metrics} is missing; name a results folder of a "
+            "finished run (or this run's results_dir)"
+        )
+    optional = [f"{folder}/{name}" for name in ("claims.csv", "provenance.json")]
+    return [metrics] + [path for path in optional if os.path.isfile(path)]

@@ -69,6 +69,7 @@ rule claims:
         provenance=f"{RESULTS}/provenance.json",
     output:
         md=f"{RESULTS}/claims.md",
+        csv=f"{RESULTS}/claims.csv",
         html=report(
             f"{RESULTS}/claims.html",
             caption="../report/claims.rst",
@@ -89,7 +90,7 @@ rule claims:
         "python -P -m sparse_pkg.commands.report claims --metrics {input.metrics} "
         "--definitions {params.definitions} --claims {input.claims:q} "
         "--figure2 {input.figure2} {params.sources} --provenance {input.provenance} "
-        "--out {output.md} --html {output.html} 2> {log}"
+        "--out {output.md} --html {output.html} --csv {output.csv} 2> {log}"
 
 
 # What made the results: workflow version and commit, config and lock hashes, and each software
@@ -163,6 +164,40 @@ rule sweep_report:
         "--protocol {params.protocol} --source-line {params.source:q} "
         "--provenance {input.provenance} --out {output.md} --html {output.html} "
         "--png {output.png} --pdf {output.pdf} --csv {output.csv} 2> {log}"
+
+
+# Two results folders side by side (config key compare): per-network differences B − A with
+# intervals over seeds, and the verdicts that changed.
+if COMPARE:
+
+    rule compare:
+        input:
+            a=compared_files("a"),
+            b=compared_files("b"),
+        output:
+            md=f"{RESULTS}/compare.md",
+            html=report(
+                f"{RESULTS}/compare.html",
+                caption="../report/compare.rst",
+                category="Tables",
+                labels={"table": "Compare"},
+            ),
+        log:
+            f"{LOGS}/compare.log",
+        localrule: True
+        conda:
+            ENV
+        params:
+            code=code("compare"),  # library code run: a change reruns the job
+            a=config["compare"]["a"],
+            b=config["compare"]["b"],
+            names=(
+                f"--name-a {shlex.quote(config['compare']['name_a'])} "
+                f"--name-b {shlex.quote(config['compare']['name_b'])}"
+            ),
+        shell:
+            "python -P -m sparse_pkg.commands.compare {params.a:q} {params.b:q} {params.names} "
+            "--out {output.md} --html {output.html} 2> {log}"
 
 
 rule figure2:
