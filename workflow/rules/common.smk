@@ -99,10 +99,11 @@ NETWORKS_COPY = f"{DATA}/networks.yaml"
 # The claims file is an input of rule claims, named relative to the working folder (Snakemake
 # records the set of input files: an absolute path would rerun it in a moved project).
 CLAIMS_FILE = os.path.relpath(resolve_config_file(config["claims_file"], workflow_file))
-# The config as hashed for provenance: the files it names by their content, not their path.
+# The config as hashed for provenance: the files it names by their content, not their path;
+# without `compare`, which reads results but makes none (setting it reruns only rule compare).
 CONFIG_SHA256 = config_sha256(
     {
-        **config,
+        **{key: value for key, value in config.items() if key != "compare"},
         "networks_file": NETWORKS_SHA256,
         "claims_file": file_sha256(CLAIMS_FILE),
     }
