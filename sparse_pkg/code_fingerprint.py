@@ -118,3 +118,10 @@ def code_fingerprint(name: str, root: Path = ROOT) -> str:
 def command_fingerprint(command: str) -> str:
     """The fingerprint of the workflow command ``sparse_pkg.commands.<command>``."""
     return code_fingerprint(f"{PACKAGE}.commands.{command}")
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """16 hex digits of SHA-256 over one Python file's syntax tree without docstrings (a user's
+    own model or data-set module: editing its code reruns the jobs that use it)."""
+    tree = _without_docstrings(_parse(Path(path)))
+    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()[:16]

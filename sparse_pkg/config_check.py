@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from sparse_pkg.datasets import registry
 from sparse_pkg.networks_file import UniqueKeyLoader
 
 
@@ -71,9 +72,11 @@ def rule_error(config: dict[str, Any]) -> str | None:
     if not any(float(level) == 0.0 for level in config.get("noise_levels", [])):
         return ("config key noise_levels: 0.0 is missing; add it (the clean test set, which the "
                 "tables, the figures and the epoch selection use)")
-    if not any(config.get(name, {}).get("enabled") for name in ("mnist", "gsc")):
-        return ("config keys mnist.enabled, gsc.enabled: both are false, so there is nothing to "
-                "run; set at least one to true")
+    sections = [config.get(name, {}) for name in registry.BUILT_IN]
+    sections += list((config.get("datasets") or {}).values())
+    if not any(section.get("enabled", True) for section in sections):
+        return ("config keys mnist.enabled, gsc.enabled (and datasets.*.enabled): all are "
+                "false, so there is nothing to run; set at least one to true")
     compare = config.get("compare") or {}
     if bool(compare.get("a")) != bool(compare.get("b")):
         missing = "b" if compare.get("a") else "a"

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sparse_pkg.datasets import registry
 from sparse_pkg.errors import InputError
 from sparse_pkg.network_schema import definition_problem, networks_schema
 
@@ -30,7 +31,7 @@ LAYER_KEYS = ("conv_channels", "conv_k", "linear_n", "linear_k", "weight_sparsit
               "duty_cycle_period")
 """The keys that shape the paper's network; a model of one's own (key ``model``) takes its shape
 from ``options`` instead (sparse_pkg/own_models.py)."""
-OPTIONAL_KEYS = (*LAYER_KEYS, "model", "options", "sweep")
+OPTIONAL_KEYS = (*LAYER_KEYS, "model", "options", "sweep", "data_geometry")
 """Keys `NetworkDefinition.to_dict` leaves out when they are None."""
 
 
@@ -48,22 +49,24 @@ class InputGeometry:
     classes: int
 
 
-INPUT_GEOMETRY: dict[str, InputGeometry] = {
-    "mnist": InputGeometry(channels=1, height=28, width=28, classes=10),
-    "gsc": InputGeometry(channels=1, height=32, width=32, classes=12),
-}
-"""Input geometry per data set: MNIST 1x28x28 with 10 classes, GSC 1x32x32 log-mel with 12."""
-DATASETS = tuple(INPUT_GEOMETRY)
-
-
 def input_geometry(dataset: str) -> InputGeometry:
-    """The input geometry of ``dataset`` ("mnist" or "gsc"); ValueError for any other name."""
+    """The input geometry of ``dataset`` (sparse_pkg.datasets.registry: MNIST 1x28x28 with 10
+    classes, GSC 1x32x32 log-mel with 12, or a data set of one's own that is loaded);
+    ValueError for any other name."""
     try:
-        return INPUT_GEOMETRY[dataset]
-    except (KeyError, TypeError):
+        facts = registry.info(dataset)
+    except (InputError, TypeError):
         raise ValueError(
-            f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}"
+            f"unknown dataset {dataset!r}; expected one of {', '.join(registry.names())}"
         ) from None
+    return InputGeometry(facts.channels, facts.height, facts.width, facts.classes)
+
+
+def _geometry(data: Mapping[str, Any]) -> InputGeometry:
+    """The geometry a definition (or its dict) is built for: its own ``data_geometry`` (a data
+    set of one's own, recorded so jobs and checkpoints need no registry), else its data set's."""
+    values = data.get("data_geometry")
+    return InputGeometry(*values) if values else input_geometry(data["dataset"])
 
 
 def conv_output_shapes(
@@ -112,9 +115,11 @@ class NetworkDefinition:
 
     ``conv_k[i]`` is None for a conv layer with a plain ReLU; ``linear_k == linear_n`` makes the
     hidden layer a plain ReLU; ``weight_sparsity`` 1.0 means dense hidden-layer weights.
-    ``model`` ("package.module:Class") names a network of one's own, built with ``options``
-    (sparse_pkg/own_models.py); its layer keys (`LAYER_KEYS`) are then None. ``sweep`` names
-    the sweep that generated the network (sparse_pkg/sweeps.py), None for a network of the file.
+    ``data_geometry`` (channels, height, width, classes) is set for the networks of a data set
+    of one's own. ``model`` ("package.module:Class") names a network of one's own, built with
+    ``options`` (sparse_pkg/own_models.py); its layer keys (`LAYER_KEYS`) are then None.
+    ``sweep`` names the sweep that generated the network (sparse_pkg/sweeps.py), None for a
+    network of the file.
     Every field but the first three defaults to None only so that these can be left out; the
     schema decides which are required.
     """
@@ -146,6 +151,7 @@ class NetworkDefinition:
     model: str | None = None
     options: dict[str, Any] | None = None
     sweep: str | None = None
+    data_geometry: tuple[int, int, int, int] | None = None
 
     def __post_init__(self) -> None:  # also checks dataclasses.replace()
         check_definition(self.to_dict(), f"network definition {self.dataset}/{self.name}")
@@ -153,7 +159,9 @@ class NetworkDefinition:
     @property
     def geometry(self) -> InputGeometry:
         """Input geometry of this network's data set."""
-        return INPUT_GEOMETRY[self.dataset]
+        if self.data_geometry:
+            return InputGeometry(*self.data_geometry)
+        return input_geometry(self.dataset)
 
     @property
     def num_classes(self) -> int:
@@ -211,6 +219,8 @@ class NetworkDefinition:
             values["conv_channels"] = tuple(data["conv_channels"])
         if "conv_k" in data:
             values["conv_k"] = tuple(None if k == DENSE else k for k in data["conv_k"])
+        if data.get("data_geometry"):
+            values["data_geometry"] = tuple(data["data_geometry"])
         for key in _NUMBER_KEYS:
             if key in data:
                 values[key] = float(data[key])
@@ -245,7 +255,7 @@ def _layer_problem(data: Mapping[str, Any]) -> tuple[str, str] | None:
         return "conv_k", (f"has {len(conv_k)} entries but conv_channels has {len(channels)}; "
                           f"give one k (or '{DENSE}') per conv layer")
     try:
-        units = conv_output_units(data["dataset"], channels)
+        units = conv_output_units(_geometry(data), channels)
     except ValueError as err:
         return "conv_channels", f"too many conv layers: {err}"
     for index, (k, n) in enumerate(zip(conv_k, units, strict=True), start=1):

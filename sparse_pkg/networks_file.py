@@ -17,10 +17,10 @@ from typing import Any
 import jsonschema
 import yaml
 
+from sparse_pkg.datasets import registry
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.inputs import read_input
 from sparse_pkg.network_definitions import (
-    DATASETS,
     LAYER_KEYS,
     NetworkDefinition,
     NetworkDefinitionError,
@@ -115,10 +115,25 @@ def _parse(text: str, source: str) -> NetworkDefinitions:
             where = f"{source}: network {dataset}/{name}"
             merged = {**_defaults_for(defaults, entry, where), **entry, "dataset": dataset,
                       "name": name}
+            if "data_geometry" not in merged and dataset not in registry.BUILT_IN:
+                merged["data_geometry"] = _plugin_geometry(dataset, source)
             if merged.get("first_epoch_batch_size", 0) is None:  # null: same as batch_size
                 merged["first_epoch_batch_size"] = merged.get("batch_size")
             definitions.append(NetworkDefinition.from_dict(merged, where))
     return NetworkDefinitions(source, tuple(definitions))
+
+
+def _plugin_geometry(dataset: str, source: str) -> list[int]:
+    """(channels, height, width, classes) of a data set of one's own that is loaded; one line
+    naming the section when it is not."""
+    try:
+        facts = registry.info(dataset)
+    except InputError:
+        raise NetworkDefinitionError(
+            f"{source}, key '{dataset}': unknown data set; use one of "
+            f"{', '.join(registry.names())}, or declare yours under config key datasets"
+        ) from None
+    return [facts.channels, facts.height, facts.width, facts.classes]
 
 
 def _defaults_for(defaults: dict, entry: dict, where: str) -> dict:
@@ -147,7 +162,7 @@ def _layout_problem(error: jsonschema.ValidationError, source: str) -> str:
             return f"{source}, key '{unknown}': unknown dataset; use one of {allowed}"
         return f"{source}, key '{'.'.join(path)}.{unknown}': unknown key; allowed: {allowed}"
     if not path:
-        return (f"{source}: expected a mapping of data sets ({', '.join(DATASETS)}) "
+        return (f"{source}: expected a mapping of data sets ({', '.join(registry.names())}) "
                 "at the top level")
     dataset, key = path[0], ".".join(path)
     if len(path) == 1:  # a data set's section

@@ -21,8 +21,6 @@ the network.
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -31,6 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sparse_pkg.code_fingerprint import file_fingerprint
 from sparse_pkg.errors import InputError
 
 
@@ -104,9 +103,9 @@ def build_own_model(definition: Any) -> Any:
 
 
 def model_source_fingerprint(definition: Any) -> str:
-    """16 hex digits over the syntax tree (docstrings included, comments not) of the file that
-    defines the model's module, so that editing it reruns that network's jobs; '' when the
-    module has no source file."""
+    """The fingerprint (sparse_pkg.code_fingerprint.file_fingerprint) of the file that defines
+    the model's module, so that editing its code reruns that network's jobs; '' when the module
+    has no source file."""
     module_name = definition.model.partition(":")[0]
     spec = None
     try:
@@ -119,5 +118,4 @@ def model_source_fingerprint(definition: Any) -> str:
     origin = getattr(spec, "origin", None)
     if not origin or not Path(origin).is_file():
         return ""
-    tree = ast.parse(Path(origin).read_text(encoding="utf-8"))
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
+    return file_fingerprint(origin)

@@ -85,20 +85,23 @@ def main():
 @main.command("table")
 @metrics_option
 @definitions_option
-@click.option("--dataset", type=click.Choice(["mnist", "gsc"]), required=True)
+@click.option("--dataset", required=True, help="mnist, gsc or a data set of your own.")
 @click.option("--source-line", required=True, help="Header line: data source, seeds, epochs.")
 @click.option("--published/--no-published", default=True, show_default=True,
               help="Show the paper's numbers, and ours minus them, beside ours.")
+@click.option("--title", default=None, help="The table's title (default: the paper's).")
 @stack_options(table_outputs)
 @verbose_option
 @handle_errors
-def table_command(metrics, definitions, dataset, source_line, published, out, html_out,
+def table_command(metrics, definitions, dataset, source_line, published, title, out, html_out,
                   provenance_path):
-    """Table 1 (MNIST) or 2 (GSC): test accuracy and noise score, mean ± std over seeds."""
+    """Table 1 (MNIST) or 2 (GSC), or a data set of your own's: test accuracy and noise score,
+    mean ± std over seeds."""
+    title = title or results_table_title(dataset)
     text = results_table_markdown(_metrics(metrics), load_networks(definitions),
                                   dataset, source_line=source_line, show_published=published,
-                                  provenance_line=_provenance_line(provenance_path))
-    _write_table(out, html_out, text, results_table_title(dataset))
+                                  provenance_line=_provenance_line(provenance_path), title=title)
+    _write_table(out, html_out, text, title)
 
 
 @main.command("table3")
@@ -165,6 +168,27 @@ def gsc_noise_command(metrics, definitions, protocol, png, pdf, label):
     defs = load_networks(definitions)
     plot_noise_curves(frame, defs, "gsc", defined_networks(defs, "gsc", frame), protocol, png,
                       pdf, title=GSC_NOISE_TITLE, label=label)
+    log(f"wrote {png}, {pdf}")
+
+
+@main.command("noise-curves")
+@metrics_option
+@definitions_option
+@click.option("--dataset", required=True, help="The data set whose networks are drawn.")
+@protocol_option
+@click.option("--title", required=True, help="The figure's title.")
+@click.option("--axis-label", required=True, help="What the noise level means (x-axis).")
+@stack_options(figure_outputs)
+@label_option
+@verbose_option
+@handle_errors
+def noise_curves_command(metrics, definitions, dataset, protocol, title, axis_label, png, pdf,
+                         label):
+    """Accuracy vs noise level for the networks of one data set (a data set of your own)."""
+    frame = _metrics(metrics)
+    defs = load_networks(definitions)
+    plot_noise_curves(frame, defs, dataset, defined_networks(defs, dataset, frame), protocol,
+                      png, pdf, title=title, label=label, axis_label=axis_label)
     log(f"wrote {png}, {pdf}")
 
 

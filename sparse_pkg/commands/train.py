@@ -26,8 +26,8 @@ from sparse_pkg.training.sampling import subset_indices
 @click.command(context_settings={"show_default": True})
 @click.option("--definitions", type=click.Path(dir_okay=False), required=True,
               help="Network definitions file (config/networks.yaml).")
-@click.option("--dataset", type=click.Choice(["mnist", "gsc"]), required=True,
-              help="Which data set's network to train.")
+@click.option("--dataset", required=True,
+              help="Which data set's network to train (mnist, gsc or a data set of your own).")
 @click.option("--network", required=True, help="Network name as in the definitions file.")
 @click.option("--seed", type=int, required=True, help="Run seed (the paper: 42 + repetition).")
 @click.option("--train", "train_path", type=click.Path(dir_okay=False), required=True,

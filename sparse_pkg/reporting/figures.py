@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
+from sparse_pkg.datasets import registry
 from sparse_pkg.io.atomic import atomic_path
 from sparse_pkg.reporting.figure_data import (
     figure2_caption,
@@ -42,10 +43,7 @@ from sparse_pkg.reporting.figure_data import (
 from sparse_pkg.reporting.paper_layout import FIGURE4_NETWORKS
 from sparse_pkg.reporting.tables import MIN_SEEDS_FOR_STD, PROTOCOL_DESCRIPTIONS, Definitions
 
-NOISE_AXIS_LABELS = {
-    "mnist": "Noise level (% of pixels replaced)",
-    "gsc": "White-noise level a (%): each sample x becomes (1 − a)·x + a·u, u ~ U(−1, 1)",
-}
+NOISE_AXIS_LABELS = {name: facts.noise for name, facts in registry.BUILT_IN.items()}
 GSC_NOISE_TITLE = "Speech Commands: test accuracy vs white noise"
 _PNG_METADATA = {"Software": None}
 _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
@@ -173,7 +171,7 @@ def plot_figure2(table: pd.DataFrame, png_path: PathLike, pdf_path: PathLike,
 
 def _draw_noise_curves(
     ax: Axes, metrics: pd.DataFrame, definitions: Definitions, dataset: str,
-    networks: Sequence[str] | None, protocol: str,
+    networks: Sequence[str] | None, protocol: str, axis_label: str | None = None,
 ) -> str | None:
     """Mean accuracy vs noise level per network over seeds, on ``ax``; returns a note to show
     under the title when some mean falls below chance (else None).
@@ -186,7 +184,7 @@ def _draw_noise_curves(
     legend sits outside the axes, right; its title says what the lines are and the seed count.
     """
     rows = noise_rows(metrics, dataset, networks, protocol)
-    ax.set_xlabel(NOISE_AXIS_LABELS.get(dataset, "Noise level (%)"))
+    ax.set_xlabel(axis_label or NOISE_AXIS_LABELS.get(dataset, "Noise level (%)"))
     ax.set_ylabel("Test accuracy (%)")
     ax.grid(True, alpha=0.3)
     if rows.empty:
@@ -238,6 +236,7 @@ def _draw_noise_curves(
 def noise_curves_figure(
     metrics: pd.DataFrame, definitions: Definitions, dataset: str,
     networks: Sequence[str] | None, protocol: str, *, title: str, label: str,
+    axis_label: str | None = None,
 ) -> Figure:
     """Accuracy (%) vs noise level (%) per network: mean over seeds, band of ±1 std (ddof 0).
 
@@ -247,7 +246,7 @@ def noise_curves_figure(
     """
     fig = Figure(figsize=(7.2, 4.8), layout="constrained")
     ax = fig.add_subplot()
-    note = _draw_noise_curves(ax, metrics, definitions, dataset, networks, protocol)
+    note = _draw_noise_curves(ax, metrics, definitions, dataset, networks, protocol, axis_label)
     fig.suptitle(title, x=0.01, ha="left", fontsize=11)
     ax.set_title(_subtitle(protocol, note), fontsize=8, loc="left")
     _footer(fig, label)
@@ -257,11 +256,11 @@ def noise_curves_figure(
 def plot_noise_curves(
     metrics: pd.DataFrame, definitions: Definitions, dataset: str,
     networks: Sequence[str] | None, protocol: str, png_path: PathLike, pdf_path: PathLike,
-    *, title: str, label: str,
+    *, title: str, label: str, axis_label: str | None = None,
 ) -> None:
     """Write :func:`noise_curves_figure` as PNG and PDF."""
     fig = noise_curves_figure(metrics, definitions, dataset, networks, protocol, title=title,
-                              label=label)
+                              label=label, axis_label=axis_label)
     _save(fig, png_path, pdf_path)
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-TABLE_NUMBERS = {"mnist": 1, "gsc": 2}
+from sparse_pkg.datasets import registry
+
+TABLE_NUMBERS = {name: facts.table_number for name, facts in registry.BUILT_IN.items()}
 """The paper's number of each data set's results table (Table 1 MNIST, Table 2 GSC)."""
-_DATASET_NAMES = {"mnist": "MNIST", "gsc": "Google Speech Commands"}
 FIGURE4_NETWORKS = ("denseCNN1", "denseCNN2", "sparseCNN1", "sparseCNN2")
 """Networks of Figure 4B (docs/protocol.md §3.5)."""
 FIGURE4_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -22,8 +23,8 @@ LEVEL_DECIMALS = 9
 
 def results_table_title(dataset: str) -> str:
     """The paper's title of a data set's results table, e.g. "Table 1. MNIST: test accuracy ..."."""
-    return (f"Table {TABLE_NUMBERS[dataset]}. {_DATASET_NAMES[dataset]}: test accuracy and noise "
-            "score")
+    return (f"Table {TABLE_NUMBERS[dataset]}. {registry.BUILT_IN[dataset].title}: test accuracy "
+            "and noise score")
 
 
 def table_dataset(number: int | str) -> str:

@@ -25,15 +25,18 @@ DATA_SOURCES = {
 """Data set -> its config ``source`` -> the words the source line uses for it."""
 
 
-def source_line(run_label: str, dataset: str, source: str, seeds: Sequence[int],
-                max_epochs: int | None = None, max_train_samples: int | None = None) -> str:
+def source_line(run_label: str, dataset: str, source: str | None, seeds: Sequence[int],
+                max_epochs: int | None = None, max_train_samples: int | None = None,
+                data: str | None = None) -> str:
     """E.g. "demo run · data: ... · seeds 42–43 · epochs capped at 3, training set capped at 300".
 
     ``seeds`` are the run's seeds in order; ``max_epochs`` and ``max_train_samples`` are the
-    config's caps (None or 0: none, the paper's epochs and the whole training set).
+    config's caps (None or 0: none, the paper's epochs and the whole training set). ``data``:
+    the words for a data set of one's own (its INFO.source), instead of DATA_SOURCES.
     """
     epochs = f"epochs capped at {max_epochs}" if max_epochs else "paper epochs"
     cap = f", training set capped at {max_train_samples}" if max_train_samples else ""
     seed_text = f"seeds {seeds[0]}–{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}"
-    return (f"{run_label} run · data: {DATA_SOURCES[dataset][source]} · {seed_text} · "
+    words = data if data is not None else DATA_SOURCES[dataset][source]
+    return (f"{run_label} run · data: {words} · {seed_text} · "
             f"{epochs}{cap}")

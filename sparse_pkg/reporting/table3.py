@@ -82,9 +82,8 @@ def parameters_table_markdown(
 
     Only the networks of the paper's shape are rows; networks of one's own (``model``) and the
     networks of sweeps are named in a last note. Cells that differ from the published Table 3
-    (GSC L1 sparsity printed 9.5 %, Dense CNN-2 SP3
-    printed with 64 L2 filters) get a marker and a footnote; a last note says that every cell is
-    computed from ``source``.
+    (GSC L1 sparsity printed 9.5 %, Dense CNN-2 SP3 printed with 64 L2 filters) get a marker and
+    a footnote; a last note says that every cell is computed from ``source``.
     """
     every = list(definitions)
     defs = [d for d in every if d.model is None and d.sweep is None]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sparse_pkg.datasets import registry
 from sparse_pkg.errors import InputError
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.reporting.markdown import table_row
@@ -42,7 +43,8 @@ NOT_RUN = "not run"
 MISSING = "–"
 PAPER_NOISE_LEVELS = tuple(round(0.05 * i, 2) for i in range(11))
 """The paper's noise levels, 0 to 50 % in steps of 5 (docs/protocol.md §3.4, §4.6)."""
-PAPER_MAX_NOISE_SCORE = {"mnist": 11 * 10_000, "gsc": 11 * 2_552}
+PAPER_MAX_NOISE_SCORE = {name: facts.paper_max_noise_score
+                         for name, facts in registry.BUILT_IN.items()}
 """The paper's maximum noise score: 11 levels x its test-set size (docs/protocol.md §3.4, §4.6).
 The published noise scores are shown as a percentage of it, beside ours as a percentage of this
 run's maximum, so a run with a smaller test set (the demo) can be set beside the paper."""

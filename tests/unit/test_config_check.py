@@ -131,9 +131,24 @@ def test_both_data_sets_disabled_is_refused():
     def both_off(config):
         config["mnist"]["enabled"] = False
         config["gsc"]["enabled"] = False
-    assert _error(both_off) == ("config keys mnist.enabled, gsc.enabled: both are false, so "
-                                "there is nothing to run; set at least one to true")
+    assert _error(both_off) == ("config keys mnist.enabled, gsc.enabled (and "
+                                "datasets.*.enabled): all are false, so there is nothing to "
+                                "run; set at least one to true")
     assert _error(lambda c: c["gsc"].update(enabled=False)) is None
+
+    def own_only(config):
+        both_off(config)
+        config["datasets"] = {"digits": {"module": "examples.digits"}}
+    assert _error(own_only) is None  # a data set of your own is on by default
+    assert _error(lambda c: (own_only(c), c["datasets"]["digits"].update(enabled=False))) \
+        .startswith("config keys mnist.enabled, gsc.enabled (and datasets.*.enabled): all")
+
+
+def test_compare_needs_both_folders():
+    assert _error(lambda c: c.update(compare={"a": "results"})) == (
+        "config key compare.b: missing; give both compare.a and compare.b (two results "
+        "folders), or neither")
+    assert _error(lambda c: c.update(compare={"a": "x", "b": "y"})) is None
 
 
 # Config files Snakemake cannot load (case 8): `python -m sparse_pkg.config_check FILE`

@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sparse_pkg.datasets import registry
 from sparse_pkg.errors import InputError
 from sparse_pkg.network_definitions import (
-    DATASETS,
-    INPUT_GEOMETRY,
     NetworkDefinition,
     NetworkDefinitionError,
     PublishedResult,
@@ -158,9 +157,9 @@ def test_labels_and_published_results(definitions, key):
 
 
 def test_input_geometry():
-    assert INPUT_GEOMETRY["mnist"].channels == 1
-    assert (INPUT_GEOMETRY["mnist"].height, INPUT_GEOMETRY["mnist"].width) == (28, 28)
-    assert INPUT_GEOMETRY["mnist"].classes == 10
+    assert input_geometry("mnist").channels == 1
+    assert (input_geometry("mnist").height, input_geometry("mnist").width) == (28, 28)
+    assert input_geometry("mnist").classes == 10
     assert (input_geometry("gsc").height, input_geometry("gsc").width) == (32, 32)
     assert input_geometry("gsc").classes == 12
     with pytest.raises(ValueError, match="cifar"):
@@ -174,7 +173,7 @@ def test_conv_output_shapes_by_hand():
     assert conv_output_units("mnist", [30]) == (4320,)
     # GSC: 32 -conv5-> 28 -pool2-> 14 -conv5-> 10 -pool2-> 5
     assert conv_output_shapes("gsc", (64, 64)) == ((64, 14, 14), (64, 5, 5))
-    assert conv_output_units(INPUT_GEOMETRY["gsc"], (64, 64)) == (12544, 1600)
+    assert conv_output_units(input_geometry("gsc"), (64, 64)) == (12544, 1600)
     # a third MNIST conv would see 4x4 < 5x5
     with pytest.raises(ValueError, match="conv layer 3"):
         conv_output_shapes("mnist", (8, 8, 8))
@@ -230,8 +229,8 @@ def test_schema_is_package_data_and_knows_the_data_sets():
         "setuptools"]["package-data"]["sparse_pkg"]
     assert any(fnmatch.fnmatch(f"schemas/{SCHEMA_FILE}", glob) for glob in globs)
     schema = networks_schema()
-    assert tuple(schema["properties"]) == DATASETS
-    assert tuple(schema["$defs"]["definition"]["properties"]["dataset"]["enum"]) == DATASETS
+    assert tuple(schema["properties"]) == tuple(registry.BUILT_IN)
+    assert schema["additionalProperties"] == {"$ref": "#/$defs/section"}  # data sets of your own
 
 
 def test_get_names_the_known_networks_of_the_data_set(definitions):
@@ -378,7 +377,8 @@ def test_bad_values_name_file_network_and_key(tmp_path, case):
 
 def test_unknown_dataset(tmp_path):
     doc = {"cifar": copy.deepcopy(BASE["mnist"])}
-    with pytest.raises(ValueError, match=r"key 'cifar': unknown dataset"):
+    with pytest.raises(ValueError, match=r"key 'cifar': unknown data set; use one of mnist, "
+                                         r"gsc, or declare yours under config key datasets"):
         load_networks(_write(tmp_path, doc))
 
 

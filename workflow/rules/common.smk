@@ -9,8 +9,8 @@ from pathlib import Path
 # sparse_pkg is installed (the Snakefile checks its version); `refuse` (imported there) stops
 # with one line naming the config key or file at fault.
 from sparse_pkg.code_fingerprint import command_fingerprint
-from sparse_pkg.config_check import resolve_config_file
-from sparse_pkg.datasets import sources
+from sparse_pkg.config_check import load_schema, resolve_config_file
+from sparse_pkg.datasets import registry, sources
 from sparse_pkg.datasets.gsc_directory import directory_fingerprint
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.archive import archive_header_problem
@@ -108,6 +108,33 @@ CONFIG_SHA256 = config_sha256(
         "claims_file": file_sha256(CLAIMS_FILE),
     }
 )
+# Data sets of your own (config key datasets): each a module, imported and registered before
+# the networks file is read (their networks are built for its input geometry). Their config
+# entries with the schema's defaults filled in (the validator leaves entries of a mapping
+# alone), beside the built-in data sets' sections: `section(name)` for any data set.
+PLUGIN_DEFAULTS = {
+    key: rule["default"]
+    for key, rule in load_schema(workflow_file("schemas/config.schema.yaml"))[
+        "properties"
+    ]["datasets"]["additionalProperties"]["properties"].items()
+    if "default" in rule
+}
+PLUGINS = {
+    name: {**PLUGIN_DEFAULTS, **entry} for name, entry in config["datasets"].items()
+}
+
+
+def section(dataset):
+    """The config section of a data set: a built-in one's (config["mnist"]), or its entry under
+    datasets."""
+    return PLUGINS[dataset] if dataset in PLUGINS else config[dataset]
+
+
+try:
+    for _name, _entry in PLUGINS.items():
+        registry.load_plugin(_name, _entry["module"])
+except InputError as exc:
+    refuse(str(exc))
 # Sparsity sweeps (config key sweeps, sparse_pkg.sweeps): the networks of their grids join
 # the definitions, each with its sweep's seeds.
 try:
@@ -116,7 +143,12 @@ try:
     }
     DEFINITIONS = load_networks(config["networks_file"])
     for _sweep in SWEEPS.values():
-        if not config[_sweep.dataset]["enabled"]:
+        if _sweep.dataset not in registry.names():
+            refuse(
+                f"config key sweeps.{_sweep.name}.dataset: unknown data set "
+                f"'{_sweep.dataset}' (known: {', '.join(registry.names())})"
+            )
+        if not section(_sweep.dataset)["enabled"]:
             refuse(
                 f"config key sweeps.{_sweep.name}.dataset: {_sweep.dataset} is disabled "
                 f"({_sweep.dataset}.enabled: false); enable it or remove the sweep"
@@ -128,12 +160,12 @@ except InputError as exc:
 
 def networks_of(dataset):
     """Network names of a data set selected by the config (validated against networks_file)."""
-    section = config[dataset]
-    if not section["enabled"]:
+    chosen_section = section(dataset)
+    if not chosen_section["enabled"]:
         return []
     known = [d.name for d in DEFINITIONS.of(dataset) if d.sweep is None]
     swept = [d.name for d in DEFINITIONS.of(dataset) if d.sweep is not None]
-    chosen = section["networks"]
+    chosen = chosen_section["networks"]
     if chosen == "all":
         return known + swept
     unknown = [n for n in chosen if n not in known]
@@ -161,7 +193,7 @@ def seeds_of(dataset, network):
     return SEEDS_OF[(dataset, network)]
 
 
-DATASETS = [d for d in ("mnist", "gsc") if networks_of(d)]
+DATASETS = [d for d in registry.names() if networks_of(d)]
 
 # A network of your own (`model: package.module:Class`) is imported and its constructor's
 # arguments checked before any job starts (sparse_pkg.own_models), one line on a problem.
@@ -231,9 +263,11 @@ def run_outputs(dataset, name):
 
 
 # Data sets whose runs are also scored on the background-noise test set (GSC only).
-BACKGROUND_DATASETS = (
-    ["gsc"] if "gsc" in DATASETS and config["gsc"]["background_noise"] else []
-)
+BACKGROUND_DATASETS = [
+    d
+    for d in DATASETS
+    if "background" in registry.info(d).extra_tests and section(d)["background_noise"]
+]
 
 
 def background_outputs():
@@ -324,6 +358,11 @@ def final_targets():
             f"{RESULTS}/gsc_noise.png",
             f"{RESULTS}/gsc_noise.pdf",
         ]
+    for dataset in DATASETS:
+        if registry.is_plugin(dataset):  # its table and noise curves (rules plugin_*)
+            targets += [
+                f"{RESULTS}/table_{dataset}.{ext}" for ext in ("md", "html")
+            ] + [f"{RESULTS}/{dataset}_noise.{ext}" for ext in ("png", "pdf")]
     if COMPARE:
         targets += [f"{RESULTS}/compare.md", f"{RESULTS}/compare.html"]
     for sweep in SWEEPS:
@@ -406,11 +445,25 @@ def mnist_data_source():
     }[MNIST["source"]]
 
 
+def plugin_data_source(dataset):
+    """What a data set of your own is, for provenance.json (one line)."""
+    facts = registry.info(dataset)
+    if not section(dataset)["enabled"]:
+        return "not used"
+    check = (
+        f"raw data SHA-256 {facts.sha256} (checked)"
+        if facts.sha256
+        else "no SHA-256 declared (unchecked)"
+    )
+    return f"{facts.source} (module {section(dataset)['module']}); {check}"
+
+
 def data_sources():
     """The provenance command's --data options, shell-quoted."""
+    sources_by_name = [("mnist", mnist_data_source()), ("gsc", gsc_data_source())]
+    sources_by_name += [(name, plugin_data_source(name)) for name in PLUGINS]
     return " ".join(
-        f"--data {shlex.quote(f'{name}={text}')}"
-        for name, text in (("mnist", mnist_data_source()), ("gsc", gsc_data_source()))
+        f"--data {shlex.quote(f'{name}={text}')}" for name, text in sources_by_name
     )
 
 
@@ -435,8 +488,8 @@ def train_inputs(wildcards):
     before this job starts)."""
     d = wildcards.dataset
     inputs = {"train": f"{DATA}/{d}/train.pt", "test": f"{DATA}/{d}/test.pt"}
-    if d == "gsc":
-        inputs["validation"] = f"{DATA}/gsc/validation.pt"
+    if registry.info(d).validation:
+        inputs["validation"] = f"{DATA}/{d}/validation.pt"
     inputs["checked"] = [checked(p) for p in list(inputs.values())]
     return inputs
 
@@ -476,25 +529,24 @@ def prepared_sets():
             f"{DATA}/{dataset}/test.pt",
             *noisy_sets(dataset),
         ]
-    if "gsc" in DATASETS:
-        sets.append(f"{DATA}/gsc/validation.pt")
-        if background_outputs():
-            sets.append(f"{DATA}/gsc/background.pt")
+        if registry.info(dataset).validation:
+            sets.append(f"{DATA}/{dataset}/validation.pt")
+    sets += [f"{DATA}/{dataset}/background.pt" for dataset in BACKGROUND_DATASETS]
     return sets
 
 
 def train_options(wildcards):
-    section = config[wildcards.dataset]
+    d = wildcards.dataset
+    settings = section(d)
     options = []
-    if wildcards.dataset == "gsc":
-        options += [
-            f"--validation {DATA}/gsc/validation.pt",
-            f"--sampling {section['sampling']}",
-        ]
-    if section["max_epochs"]:
-        options.append(f"--max-epochs {section['max_epochs']}")
-    if section["max_train_samples"]:
-        options.append(f"--max-train-samples {section['max_train_samples']}")
+    if registry.info(d).validation:
+        options.append(f"--validation {DATA}/{d}/validation.pt")
+    if "sampling" in settings:  # MNIST's section has none: shuffle
+        options.append(f"--sampling {settings['sampling']}")
+    if settings["max_epochs"]:
+        options.append(f"--max-epochs {settings['max_epochs']}")
+    if settings["max_train_samples"]:
+        options.append(f"--max-train-samples {settings['max_train_samples']}")
     if COMPUTE["on_missing_gpu"] == "error":
         options.append("--gpu-required")
     if COMPUTE["channels_last"]:  # only when on: default params, and results, unchanged
@@ -515,21 +567,22 @@ FIG4_LEVELS = [level_key(x) for x in figure4_levels(config["noise_levels"])]
 def source_line(dataset, sweep=None):
     """Header line of a results table and footer of a figure (sparse_pkg.reporting.run_label);
     with ``sweep``, the seeds are that sweep's."""
-    section = config[dataset]
+    settings = section(dataset)
     seeds = SEEDS
     if sweep is not None and SWEEPS[sweep].seeds:
         seeds = [config["seed_base"] + i for i in range(SWEEPS[sweep].seeds)]
-    source = section["source"]
+    source = settings.get("source")
     if dataset == "gsc" and source == "archive":
-        if section["sha256"] or section["allow_unofficial_archive"]:
+        if settings["sha256"] or settings["allow_unofficial_archive"]:
             source = "archive_unofficial"
     return run_source_line(
         config["run_label"],
         dataset,
         source,
         seeds,
-        section["max_epochs"],
-        section["max_train_samples"],
+        settings["max_epochs"],
+        settings["max_train_samples"],
+        data=registry.info(dataset).source if registry.is_plugin(dataset) else None,
     )
 
 

@@ -1,4 +1,5 @@
-# Data: MNIST and Speech Commands from their source to tensor sets and noisy test sets.
+# Data: MNIST and Speech Commands from their source to tensor sets and noisy test sets; a data
+# set of your own (config key datasets) through its module, in two generic rules at the end.
 
 
 # File names, checksums and official locations are facts of the data (sparse_pkg/datasets/
@@ -301,7 +302,7 @@ rule verify_data:
     log:
         f"{LOGS}/verify_data/{{prepared}}.log",
     wildcard_constraints:
-        prepared=r"(mnist|gsc)/(train|test|validation|background|noisy/level_[0-9.]+)",
+        prepared=rf"({'|'.join(registry.names())})/(train|test|validation|background|noisy/level_[0-9.]+)",
     conda:
         ENV
     resources:
@@ -311,3 +312,62 @@ rule verify_data:
         code=code("verify_data"),  # library code run: a change reruns the job
     shell:
         "python -P -m sparse_pkg.commands.verify_data {input.data} --out {output} 2> {log}"
+
+
+# A data set of your own (config key datasets, sparse_pkg/datasets/registry.py): its module
+# fetches the raw data (checked against the SHA-256 its INFO declares) and prepares the train
+# and test sets; its noisy test sets come from its module too, one job per level.
+if PLUGINS:
+
+    rule dataset_prepare:
+        output:
+            train=f"{DATA}/{{dataset}}/train.pt",
+            test=f"{DATA}/{{dataset}}/test.pt",
+            sums=[
+                sidecar(f"{DATA}/{{dataset}}/train.pt"),
+                sidecar(f"{DATA}/{{dataset}}/test.pt"),
+            ],
+        log:
+            f"{LOGS}/dataset_prepare/{{dataset}}.log",
+        wildcard_constraints:
+            dataset="|".join(PLUGINS),
+        conda:
+            ENV
+        resources:
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 30 * attempt,  # minutes
+        params:
+            code=code("prepare_dataset"),  # library code run: a change reruns the job
+            module=lambda w: section(w.dataset)["module"],
+            module_code=lambda w: registry.module_fingerprint(w.dataset),
+            options=lambda w: json.dumps(section(w.dataset)["options"], sort_keys=True),
+        shell:
+            "python -P -m sparse_pkg.commands.prepare_dataset --dataset {wildcards.dataset} "
+            "--module {params.module} --options {params.options:q} "
+            "--train-out {output.train} --test-out {output.test} 2> {log}"
+
+    rule dataset_noise:
+        input:
+            test=f"{DATA}/{{dataset}}/test.pt",
+            checked=checked(f"{DATA}/{{dataset}}/test.pt"),
+        output:
+            noisy=f"{DATA}/{{dataset}}/noisy/level_{{level}}.pt",
+            sum=sidecar(f"{DATA}/{{dataset}}/noisy/level_{{level}}.pt"),
+        log:
+            f"{LOGS}/dataset_noise/{{dataset}}/level_{{level}}.log",
+        wildcard_constraints:
+            dataset="|".join(PLUGINS),
+        conda:
+            ENV
+        resources:
+            mem_mb=lambda wc, attempt: 4000 * attempt,
+            runtime=lambda wc, attempt: 10 * attempt,  # minutes
+        params:
+            code=code("dataset_noise"),  # library code run: a change reruns the job
+            module=lambda w: section(w.dataset)["module"],
+            module_code=lambda w: registry.module_fingerprint(w.dataset),
+            noise_seed=lambda w: section(w.dataset)["noise_seed"],
+        shell:
+            "python -P -m sparse_pkg.commands.dataset_noise --dataset {wildcards.dataset} "
+            "--module {params.module} --test {input.test} --noise-level {wildcards.level} "
+            "--noise-seed {params.noise_seed} --out {output.noisy} 2> {log}"

@@ -125,6 +125,69 @@ rule provenance:
         "--out {output.json} --html {output.html} 2> {log}"
 
 
+# A data set of your own (config key datasets): its results table and noise curves, as Table 1
+# and the GSC noise figure are made (no published numbers to set beside them).
+if PLUGINS:
+
+    rule plugin_table:
+        input:
+            metrics=rules.aggregate.output.metrics,
+            provenance=f"{RESULTS}/provenance.json",
+        output:
+            md=f"{RESULTS}/table_{{dataset}}.md",
+            html=report(
+                f"{RESULTS}/table_{{dataset}}.html",
+                caption="../report/tables.rst",
+                category="Tables",
+                labels={"table": "{dataset}"},
+            ),
+        log:
+            f"{LOGS}/table_{{dataset}}.log",
+        wildcard_constraints:
+            dataset="|".join(PLUGINS),
+        conda:
+            ENV
+        params:
+            code=code("report"),  # library code run: a change reruns the job
+            definitions=NETWORKS_COPY,  # a stable path: see common.smk
+            title=lambda w: f"{registry.info(w.dataset).title}: test accuracy and noise score",
+            source=lambda w: source_line(w.dataset),
+        shell:
+            "python -P -m sparse_pkg.commands.report table --metrics {input.metrics} "
+            "--definitions {params.definitions} --dataset {wildcards.dataset} --no-published "
+            "--title {params.title:q} --source-line {params.source:q} "
+            "--provenance {input.provenance} --out {output.md} --html {output.html} 2> {log}"
+
+    rule plugin_noise_figure:
+        input:
+            metrics=rules.aggregate.output.metrics,
+        output:
+            png=report(
+                f"{RESULTS}/{{dataset}}_noise.png",
+                caption="../report/gsc_noise.rst",
+                category="Figures",
+            ),
+            pdf=f"{RESULTS}/{{dataset}}_noise.pdf",
+        log:
+            f"{LOGS}/{{dataset}}_noise_figure.log",
+        wildcard_constraints:
+            dataset="|".join(PLUGINS),
+        conda:
+            ENV
+        params:
+            code=code("report"),  # library code run: a change reruns the job
+            definitions=NETWORKS_COPY,  # a stable path: see common.smk
+            protocol=FIGURE_PROTOCOL,
+            title=lambda w: f"{registry.info(w.dataset).title}: test accuracy vs noise",
+            axis=lambda w: registry.info(w.dataset).noise,
+            label=lambda w: source_line(w.dataset),
+        shell:
+            "python -P -m sparse_pkg.commands.report noise-curves --metrics {input.metrics} "
+            "--definitions {params.definitions} --dataset {wildcards.dataset} "
+            "--protocol {params.protocol} --title {params.title:q} --axis-label {params.axis:q} "
+            "--png {output.png} --pdf {output.pdf} --label {params.label:q} 2> {log}"
+
+
 # A sparsity sweep (config key sweeps): its table, figure and runs, from the aggregated metrics.
 rule sweep_report:
     input:
