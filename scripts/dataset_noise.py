@@ -1,4 +1,5 @@
-"""`python scripts/dataset_noise.py`: runs the installed command sparse_pkg.commands.dataset_noise."""
+"""`python scripts/dataset_noise.py`: runs the installed command
+sparse_pkg.commands.dataset_noise."""
 from sparse_pkg.commands.dataset_noise import main
 
 if __name__ == "__main__":
