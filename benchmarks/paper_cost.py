@@ -184,6 +184,19 @@ def concurrent_speedup(n: int, device: str, threads: int, max_batches: int) -> f
     return n * alone / statistics.mean(together)
 
 
+def sweep_networks(path: str) -> list[NetworkDefinition]:
+    """The networks the `sweeps` section of a config file generates (sparse_pkg.sweeps), from
+    config/networks.yaml, as the workflow generates them. Their seeds: --seeds."""
+    import yaml
+
+    from sparse_pkg.sweeps import Sweep, sweep_definitions
+
+    entries = yaml.safe_load(Path(path).read_text())["sweeps"]
+    base = load_networks(DEFINITIONS)
+    return [d for name, entry in entries.items()
+            for d in sweep_definitions(Sweep.from_config(name, entry), base)]
+
+
 def hours(seconds: float) -> str:
     return f"{seconds / 3600:,.1f} h"
 
@@ -216,10 +229,14 @@ def print_runs(costs: list[RunCost], max_batches: int) -> None:
               help="GSC training clips before silence (approximate: the real count comes "
                    "from the archive's split lists).")
 @click.option("--network", "only", multiple=True, help="Only these networks (dataset/name).")
+@click.option("--sweeps", "sweeps_config", type=click.Path(dir_okay=False), default=None,
+              help="A config file with a `sweeps` section (config/sweep-paper.yaml): project "
+                   "the networks of its grids instead of Tables 1 + 2.")
 @click.option("--worker", is_flag=True, hidden=True)
 def main(device, max_batches, max_eval_batches, concurrent, seeds, threads, gsc_train_clips,
-         only, worker):
-    """Print the projected wall time of Tables 1 + 2 on this device, serial and shared."""
+         only, sweeps_config, worker):
+    """Print the projected wall time of Tables 1 + 2 (or of a sweep) on this device, serial
+    and shared."""
     if worker:
         print(reference_workload(device, threads, max_batches))
         return
@@ -228,6 +245,9 @@ def main(device, max_batches, max_eval_batches, concurrent, seeds, threads, gsc_
     keep_freed_memory()  # as training does
     definitions = [d for d in load_networks(DEFINITIONS)
                    if not only or f"{d.dataset}/{d.name}" in only]
+    what = "Tables 1 + 2"
+    if sweeps_config:
+        definitions, what = sweep_networks(sweeps_config), f"the sweeps of {sweeps_config}"
     name = (torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda"
             else f"CPU, {threads} torch thread(s)")
     print(f"device: {torch_device} ({name}); GSC training set {gsc_train_clips:,} clips + "
@@ -247,12 +267,12 @@ def main(device, max_batches, max_eval_batches, concurrent, seeds, threads, gsc_
     serial = compute + jobs * start
     print(f"jobs: {jobs:,} ({seeds} x {len(costs)} train, the rest evaluate), start-up "
           f"{start:.2f} s each = {hours(jobs * start)}")
-    print(f"Tables 1 + 2, one job at a time: {hours(serial)} (compute {hours(compute)})")
+    print(f"{what}, one job at a time: {hours(serial)} (compute {hours(compute)})")
     for n in (int(x) for x in concurrent.split(",")):
         if n == 1:
             continue
         speedup = concurrent_speedup(n, str(torch_device.type), threads, max_batches)
-        print(f"Tables 1 + 2, {n} jobs at once on this device: {hours(serial / speedup)} "
+        print(f"{what}, {n} jobs at once on this device: {hours(serial / speedup)} "
               f"(measured aggregate speed-up {speedup:.2f}x)")
 
 

@@ -587,8 +587,8 @@ def source_line(dataset, sweep=None):
 
 
 def compared_files(side):
-    """The files of config key compare.<side> that rule compare reads: this run's own (made by
-    its rules) or another finished run's (which must be there)."""
+    """The files of config key compare.<side> that the comparison reads, this run's own (made
+    by its rules) or another finished run's (which must be there)."""
     folder = config["compare"][side]
     if os.path.normpath(folder) == os.path.normpath(RESULTS):
         return [
