@@ -510,7 +510,7 @@ CONFIG_CASES = {  # mutation of config/networks.yaml, needles of the error line
     "weight sparsity > 1": (lambda doc: _network(doc).update(weight_sparsity=1.5),
                             ["mnist/sparseCNN2, key 'weight_sparsity'", "got 1.5"]),
     "unknown dataset": (lambda doc: doc.update(cifar=copy.deepcopy(doc["mnist"])),
-                        ["key 'cifar': unknown dataset", "use one of mnist, gsc"]),
+                        ["key 'cifar': unknown data set", "use one of mnist, gsc"]),
     "missing key": (_drop_epochs, ["network mnist/denseCNN1, key 'epochs'",
                                    "missing; set it in the network entry or its defaults"]),
 }

@@ -361,8 +361,8 @@ def test_both_data_sets_disabled_is_refused_and_nothing_is_overwritten(tmp_path)
     (results / "metrics.parquet").write_bytes(b"earlier results")
     result = snakemake(tmp_path, "--cores", "1", configfile=config, check=False)
     line = _one_error_line(result)
-    assert line == ("error: config keys mnist.enabled, gsc.enabled: both are false, so there is "
-                    "nothing to run; set at least one to true")
+    assert line == ("error: config keys mnist.enabled, gsc.enabled (and datasets.*.enabled): all "
+                    "are false, so there is nothing to run; set at least one to true")
     assert (results / "metrics.parquet").read_bytes() == b"earlier results"
     assert sorted(p.name for p in results.iterdir()) == ["metrics.parquet"]
 

@@ -86,7 +86,7 @@ if len(set(LEVELS)) != len(LEVELS):
 # The loader checks it against sparse_pkg/schemas/networks.schema.yaml (package data, so scripts
 # and an installed package find it too) and stops with one line, as for config.yaml.
 config["networks_file"] = resolve_config_file(config["networks_file"], workflow_file)
-# The jobs read the definitions from one stable path, DATA/networks.yaml: every network of the
+# The jobs read the definitions from one stable path, RESULTS/networks.yaml: every network of the
 # configured file with all its keys spelled out, then those of the sweeps (rewritten only when
 # its content differs). Snakemake records params, so a
 # param naming the configured path reran every training when the path was spelled differently
@@ -95,7 +95,7 @@ config["networks_file"] = resolve_config_file(config["networks_file"], workflow_
 # only its jobs).
 NETWORKS_FILE = os.path.normpath(config["networks_file"])
 NETWORKS_SHA256 = file_sha256(NETWORKS_FILE)
-NETWORKS_COPY = f"{DATA}/networks.yaml"
+NETWORKS_COPY = f"{RESULTS}/networks.yaml"  # with the results it makes
 # The claims file is an input of rule claims, named relative to the working folder (Snakemake
 # records the set of input files: an absolute path would rerun it in a moved project).
 CLAIMS_FILE = os.path.relpath(resolve_config_file(config["claims_file"], workflow_file))
