@@ -100,3 +100,25 @@ def test_a_bad_model_entry_stops_the_workflow_in_one_line_before_any_job(tmp_pat
     assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
     assert errors[0].startswith(f"error: {networks}: network mnist/sparseCNN3")
     assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
+
+
+def test_an_own_network_on_speech_commands_is_scored_on_every_noise_kind(tmp_path):
+    """White noise at every level and the background-noise set, as the paper's GSC networks."""
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    document = yaml.safe_load((REPO / "config" / "networks.yaml").read_text())
+    document = {"gsc": {"defaults": document["gsc"]["defaults"], "networks": {
+        "ownGsc": {"label": "own", "model": "examples.sparse_cnn3:ThreeConvSparseCNN",
+                   "momentum": 0.0, "lr_factor": 0.9, "batch_size": 16, "epochs": 2}}}}
+    networks = tmp_path / "networks.yaml"
+    networks.write_text(yaml.safe_dump(document))
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({**TINY, "seeds": 1, "mnist": {**TINY["mnist"],
+                                                                     "enabled": False},
+                                      "gsc": {**TINY["gsc"], "networks": "all"}}))
+    plan = run_snakemake(tmp_path, config, "-n", "-p", networks_file=networks)
+    counts = job_counts(plan.stdout)
+    assert counts["train"] == 1 and counts["evaluate_run"] == 1
+    assert counts["evaluate_background"] == 1
+    (evaluate,) = [line for line in plan.stdout.splitlines()
+                   if "sparse_pkg.commands.evaluate " in line and "--noise-level" in line]
+    assert evaluate.count("--noise-level") == 3  # every level of the config
