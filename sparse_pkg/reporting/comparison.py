@@ -3,8 +3,10 @@ verdicts that changed (``python -m sparse_pkg.compare A B``, rule compare).
 
 For each data set, protocol and network in either folder: the seeds of each, the clean test
 accuracy and the noise score (% of max, so that runs with other test-set sizes or levels stay on
-one scale) of A and B as means over seeds, and B − A with its two-sided 95 % Welch interval
-over seeds (sparse_pkg.statistics; with no spread in either, the interval is the difference).
+one scale) of A and B as means over seeds, and B − A with its two-sided 95 % interval over
+seeds: a paired t interval of the per-seed differences when both folders hold the same seeds
+(a seed fixes the initial weights and the data order, so those runs pair), Welch's otherwise
+(sparse_pkg.statistics; with no spread, the interval is the difference).
 "Same" says whether every seed both folders share scored exactly alike (same correct counts at
 every level), what two runs on one machine and software give. The verdicts of claims.csv are
 joined by section, protocol and claim; those that differ are listed.
@@ -18,9 +20,9 @@ import pandas as pd
 
 from sparse_pkg.provenance import headline
 from sparse_pkg.reporting.markdown import table_row
-from sparse_pkg.reporting.tables import PROTOCOL_DESCRIPTIONS
+from sparse_pkg.reporting.tables import PROTOCOL_DESCRIPTIONS, protocol_order
 from sparse_pkg.results import Results
-from sparse_pkg.statistics import welch_test
+from sparse_pkg.statistics import mean_test, welch_test
 
 CONFIDENCE = 0.95
 """Two-sided level of the intervals of B − A."""
@@ -38,19 +40,34 @@ def difference_interval(a: Sequence[float], b: Sequence[float]
     return test.difference, test.bound("greater", tail), test.bound("less", tail)
 
 
-def _difference_cell(a: Sequence[float], b: Sequence[float], decimals: int) -> str:
+def paired_interval(differences: Sequence[float]) -> tuple[float, float, float] | None:
+    """(mean, low, high) of per-seed differences B − A with their two-sided t interval at
+    CONFIDENCE (the same seed on both sides: same initial weights and data order); None with
+    fewer than two seeds."""
+    if len(differences) < 2:
+        return None
+    test = mean_test(differences)
+    tail = 1.0 - (1.0 - CONFIDENCE) / 2.0
+    return test.mean, test.bound("greater", tail), test.bound("less", tail)
+
+
+def _difference_cell(a: dict[int, float], b: dict[int, float], decimals: int) -> str:
+    """B − A [low, high]: paired by seed when both hold the same seeds, else Welch."""
     if not a or not b:
         return "–"
-    result = difference_interval(a, b)
+    if set(a) == set(b):
+        result = paired_interval([b[seed] - a[seed] for seed in sorted(a)])
+    else:
+        result = difference_interval(list(a.values()), list(b.values()))
     if result is None:
-        gap = sum(b) / len(b) - sum(a) / len(a)
+        gap = sum(b.values()) / len(b) - sum(a.values()) / len(a)
         return f"{gap:+.{decimals}f} (one seed: no interval)"
     gap, low, high = result
     return f"{gap:+.{decimals}f} [{low:+.{decimals}f}, {high:+.{decimals}f}]"
 
 
-def _mean_cell(values: Sequence[float], decimals: int) -> str:
-    return f"{sum(values) / len(values):.{decimals}f}" if values else "–"
+def _mean_cell(values: dict[int, float], decimals: int) -> str:
+    return f"{sum(values.values()) / len(values):.{decimals}f}" if values else "–"
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame, key: tuple) -> str:
@@ -76,6 +93,10 @@ def network_differences(a: Results, b: Results) -> pd.DataFrame:
     runs_a, runs_b = a.runs, b.runs
     keys = ["dataset", "protocol", "network"]
     every = pd.concat([runs_a[keys], runs_b[keys]]).drop_duplicates()
+    order = {p: i for i, p in enumerate(protocol_order(every["protocol"]))}  # paper first
+    datasets = {d: i for i, d in enumerate(dict.fromkeys(every["dataset"]))}
+    every = every.sort_values(["dataset", "protocol"], kind="stable",
+                              key=lambda c: c.map(datasets if c.name == "dataset" else order))
     rows = []
     for key in every.itertuples(index=False):
         pick_a = (runs_a[keys] == pd.Series(key, index=keys)).all(axis=1)
@@ -83,8 +104,10 @@ def network_differences(a: Results, b: Results) -> pd.DataFrame:
         row = dict(zip(keys, key, strict=True))
         row["seeds"] = f"{int(pick_a.sum())} / {int(pick_b.sum())}"
         for metric, _, decimals in METRICS:
-            values_a = runs_a.loc[pick_a, metric].astype(float).tolist()
-            values_b = runs_b.loc[pick_b, metric].astype(float).tolist()
+            values_a = dict(zip(runs_a.loc[pick_a, "seed"].astype(int),
+                                runs_a.loc[pick_a, metric].astype(float), strict=True))
+            values_b = dict(zip(runs_b.loc[pick_b, "seed"].astype(int),
+                                runs_b.loc[pick_b, metric].astype(float), strict=True))
             row[f"{metric}_a"] = _mean_cell(values_a, decimals)
             row[f"{metric}_b"] = _mean_cell(values_b, decimals)
             row[f"{metric}_diff"] = _difference_cell(values_a, values_b, decimals)
@@ -113,8 +136,10 @@ def comparison_markdown(a: Results, b: Results, name_a: str = "A", name_b: str =
         made = headline(run.provenance) if run.provenance else "no provenance.json"
         lines.append(f"{name} = `{run.folder}`: {made}  ")
     lines.append(
-        f"Means over seeds; B − A with its two-sided {100 * CONFIDENCE:g} % Welch interval over "
-        "seeds (the difference alone with no spread in either). Noise % = noise score as % of "
+        f"Means over seeds; B − A with its two-sided {100 * CONFIDENCE:g} % interval over seeds: "
+        "paired by seed when both folders hold the same seeds (the same seed starts from the same "
+        "weights and data order), else Welch's; with no spread, the difference alone. "
+        "Noise % = noise score as % of "
         "its maximum (levels × test size), comparable across test-set sizes. Seeds = A / B. "
         "Same = the seeds both folders hold scored identically at every level.")
     table = network_differences(a, b)

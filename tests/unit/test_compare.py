@@ -17,6 +17,7 @@ from sparse_pkg.reporting.comparison import (
     comparison_markdown,
     difference_interval,
     network_differences,
+    paired_interval,
     verdict_changes,
 )
 
@@ -64,6 +65,14 @@ def test_load_reads_the_tables_and_refuses_what_is_not_a_results_folder(tmp_path
         results.load(tmp_path / "empty")
 
 
+def test_the_paired_interval_by_hand():
+    # differences 1, 2, 3: mean 2, SE 1/sqrt(3), t(0.975, 2) = 4.302653
+    mean, low, high = paired_interval([1.0, 2.0, 3.0])
+    half = 4.302653 / 3 ** 0.5
+    assert (mean, low, high) == pytest.approx((2.0, 2 - half, 2 + half), abs=1e-5)
+    assert paired_interval([0.5, 0.5]) == (0.5, 0.5, 0.5) and paired_interval([1.0]) is None
+
+
 def test_the_difference_interval_by_hand():
     # a = 1, 2, 3 and b = 2, 3, 4: difference 1, SE sqrt(1/3 + 1/3), Welch df 4, t(0.975, 4)
     # = 2.776445: 1 ± 2.266958
@@ -82,11 +91,13 @@ def test_two_folders_side_by_side_with_the_verdicts_that_changed(tmp_path):
                              provenance=False))
     table = network_differences(a, b).set_index("network")
     assert table.loc["dense", "same"] == "yes"  # both seeds scored identically
-    # seeds 90, 92 on both sides: SE sqrt(2/2 + 2/2), Welch df 2, t(0.975, 2) = 4.302653
-    assert table.loc["dense", "test_accuracy_diff"] == "+0.00 [-6.08, +6.08]"
+    # the same seeds on both sides: paired differences 0, 0
+    assert table.loc["dense", "test_accuracy_diff"] == "+0.00 [+0.00, +0.00]"
     assert table.loc["sparse", "same"] == "no" and table.loc["sparse", "seeds"] == "3 / 2"
     assert table.loc["sparse", "test_accuracy_a"] == "82.00"
-    assert table.loc["sparse", "test_accuracy_diff"].startswith("-12.00 [")
+    # seeds 42-44 against 42-43: Welch, 80, 84, 82 against 70, 70 (SE sqrt(4/3), df 2)
+    assert table.loc["sparse", "test_accuracy_diff"] == \
+        f"-12.00 [{-12 - 4.302653 * (4 / 3) ** 0.5:+.2f}, {-12 + 4.302653 * (4 / 3) ** 0.5:+.2f}]"
     assert table.loc["extra", "seeds"] == "0 / 2" and table.loc["extra", "same"] == "–"
     assert table.loc["extra", "test_accuracy_diff"] == "–"
     changes = verdict_changes(a, b)
@@ -96,7 +107,7 @@ def test_two_folders_side_by_side_with_the_verdicts_that_changed(tmp_path):
     assert "**cluster − laptop: per-network differences and changed verdicts**" in text
     assert f"cluster = `{tmp_path / 'b'}`: no provenance.json" in text
     assert "| sparse is robust | holds | contradicted |" in text
-    assert "| dense | 2 / 2 | 91.00 | 91.00 | +0.00 [-6.08, +6.08] |" in text
+    assert "| dense | 2 / 2 | 91.00 | 91.00 | +0.00 [+0.00, +0.00] |" in text
 
 
 def test_the_command_line_prints_or_writes_the_table(tmp_path):
@@ -104,7 +115,7 @@ def test_the_command_line_prints_or_writes_the_table(tmp_path):
     b = _folder(tmp_path / "b", {"net": [91, 81]})
     shown = subprocess.run([sys.executable, "-m", "sparse_pkg.compare", str(a), str(b)],
                            capture_output=True, text=True, check=True)
-    assert "| net | 2 / 2 | 85.00 | 86.00 | +1.00 [" in shown.stdout
+    assert "| net | 2 / 2 | 85.00 | 86.00 | +1.00 [+1.00, +1.00] |" in shown.stdout
     assert "Not compared: no claims.csv in A and B" in shown.stdout
     out = tmp_path / "compare.md"
     subprocess.run([sys.executable, "-m", "sparse_pkg.compare", str(a), str(b), "--out",
