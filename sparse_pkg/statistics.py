@@ -19,6 +19,10 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+__all__ = ["MeanTest", "WelchTest", "holm", "mean_test", "welch_test"]
+
+DIRECTIONS = ("greater", "less")
+
 
 class _Quiet(warnings.catch_warnings):
     """scipy warns of "catastrophic cancellation" when one group's seeds are all equal (a
@@ -29,13 +33,43 @@ class _Quiet(warnings.catch_warnings):
         warnings.filterwarnings("ignore", message="Precision loss occurred",
                                 category=RuntimeWarning)
 
-__all__ = ["MeanTest", "WelchTest", "holm", "mean_test", "welch_test"]
 
-DIRECTIONS = ("greater", "less")
+class _OneSided:
+    """The two one-sided p-values of a test and the bound that matches them."""
+
+    p_greater: float
+    p_less: float
+    standard_error: float
+
+    def p(self, direction: str) -> float:
+        """One-sided p-value of "greater" or "less" (see the test's docstring)."""
+        return self.p_greater if direction == "greater" else self.p_less
+
+    def bound(self, direction: str, confidence: float) -> float:
+        """The one-sided ``confidence`` bound of the effect on the claimed side: a lower bound
+        for 'greater', an upper bound for 'less'. It lies beyond the null value exactly when
+        ``p(direction) < 1 - confidence``; with no spread, the effect itself."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        if self.standard_error == 0:
+            return self._effect()
+        with _Quiet():
+            interval = self._scipy_test(direction).confidence_interval(
+                confidence_level=confidence)
+        return float(interval.low if direction == "greater" else interval.high) + self._shift()
+
+    def _effect(self) -> float:
+        raise NotImplementedError
+
+    def _shift(self) -> float:
+        return 0.0
+
+    def _scipy_test(self, direction: str):
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
-class WelchTest:
+class WelchTest(_OneSided):
     """Welch's test of mean(a) - mean(b) against ``margin``, one-sided either way."""
 
     a: tuple[float, ...]
@@ -46,25 +80,17 @@ class WelchTest:
     p_greater: float
     p_less: float
 
-    def p(self, direction: str) -> float:
-        """One-sided p-value of "difference > margin" (greater) or "< margin" (less)."""
-        return self.p_greater if direction == "greater" else self.p_less
+    def _effect(self) -> float:
+        return self.difference
 
-    def bound(self, direction: str, confidence: float) -> float:
-        """The one-sided ``confidence`` bound of the difference on the claimed side: a lower
-        bound for 'greater', an upper bound for 'less'. It lies beyond the margin exactly when
-        ``p(direction) < 1 - confidence``."""
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-        if self.standard_error == 0:
-            return self.difference
+    def _shift(self) -> float:
+        return self.margin
+
+    def _scipy_test(self, direction: str):
         from scipy import stats
 
         shifted = [x - self.margin for x in self.a]
-        with _Quiet():
-            result = stats.ttest_ind(shifted, self.b, equal_var=False, alternative=direction)
-            interval = result.confidence_interval(confidence_level=confidence)
-        return float(interval.low if direction == "greater" else interval.high) + self.margin
+        return stats.ttest_ind(shifted, self.b, equal_var=False, alternative=direction)
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -95,7 +121,7 @@ def welch_test(a: Sequence[float], b: Sequence[float], margin: float = 0.0) -> W
 
 
 @dataclass(frozen=True)
-class MeanTest:
+class MeanTest(_OneSided):
     """Student's one-sample t-test of mean(values) against 0, one-sided either way (the trend
     claims of sweeps: one correlation per seed). Zero spread follows the rule of the module
     docstring."""
@@ -106,21 +132,13 @@ class MeanTest:
     p_greater: float
     p_less: float
 
-    def p(self, direction: str) -> float:
-        return self.p_greater if direction == "greater" else self.p_less
+    def _effect(self) -> float:
+        return self.mean
 
-    def bound(self, direction: str, confidence: float) -> float:
-        """The one-sided ``confidence`` bound of the mean on the claimed side (lower for
-        'greater', upper for 'less'); beyond 0 exactly when ``p(direction) < 1 - confidence``."""
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-        if self.standard_error == 0:
-            return self.mean
+    def _scipy_test(self, direction: str):
         from scipy import stats
 
-        result = stats.ttest_1samp(self.values, 0.0, alternative=direction)
-        interval = result.confidence_interval(confidence_level=confidence)
-        return float(interval.low if direction == "greater" else interval.high)
+        return stats.ttest_1samp(self.values, 0.0, alternative=direction)
 
 
 def mean_test(values: Sequence[float]) -> MeanTest:

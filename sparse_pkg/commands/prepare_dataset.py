@@ -56,7 +56,12 @@ def load(dataset: str, module: str) -> tuple[registry.DatasetInfo, object]:
 def main(dataset, module_name, options, train_out, test_out):
     """Fetch, check and prepare DATASET with its module; write the train and test sets."""
     facts, module = load(dataset, module_name)
-    raw = module.fetch()
+    try:
+        raw = module.fetch()
+    except ImportError as exc:  # a package the module reads its data with
+        raise InputError(f"data set {dataset} ({module_name}): fetch() needs a package that is "
+                         f"not installed ({exc}); install it where the jobs run (e.g. "
+                         f"pip install {exc.name or 'it'})") from None
     digest = registry.raw_digest(raw)
     if facts.sha256 and digest != facts.sha256:
         raise InputError(f"data set {dataset} ({module_name}): the fetched data has SHA-256 "

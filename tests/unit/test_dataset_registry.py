@@ -145,6 +145,14 @@ def test_the_commands_prepare_check_and_noise_a_data_set_of_your_own(plugin):
         "error: data set tiny: prepare() returned a train set with features of shape "
         "(8, 1, 6, 5), not (N, 1, 6, 6); fix the module's prepare or its INFO")
     source = (plugin / "tinydata.py").read_text()
+    (plugin / "tinydata.py").write_text(source.replace('    return {"labels"',
+                                                       '    import no_such_reader\n'
+                                                       '    return {"labels"'))
+    missing = _prepare(plugin)
+    assert missing.returncode == 2 and missing.stderr.strip().splitlines()[-1] == (
+        "error: data set tiny (tinydata): fetch() needs a package that is not installed (No "
+        "module named 'no_such_reader'); install it where the jobs run (e.g. pip install "
+        "no_such_reader)")
     (plugin / "tinydata.py").write_text(source.replace("% 3}", "% 2}"))  # other raw data
     changed = _prepare(plugin)
     assert changed.returncode == 2
