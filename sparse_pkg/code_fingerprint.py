@@ -77,6 +77,12 @@ def _without_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def _normalized(tree: ast.AST) -> str:
+    """What a fingerprint hashes of one file: its syntax tree without docstrings (``tree`` is
+    changed in place)."""
+    return ast.dump(_without_docstrings(tree), include_attributes=False)
+
+
 def _parse(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
@@ -89,7 +95,7 @@ def _module_info(name: str, root: Path) -> tuple[frozenset[str], str]:
         raise ValueError(f"{name}: no such module in {root}")
     tree = _parse(path)
     imports = frozenset(imported_modules(tree, name, path.name == "__init__.py", root))
-    return imports, ast.dump(_without_docstrings(tree), include_attributes=False)
+    return imports, _normalized(tree)
 
 
 def module_closure(name: str, root: Path = ROOT) -> list[str]:
@@ -123,5 +129,4 @@ def command_fingerprint(command: str) -> str:
 def file_fingerprint(path: str | Path) -> str:
     """16 hex digits of SHA-256 over one Python file's syntax tree without docstrings (a user's
     own model or data-set module: editing its code reruns the jobs that use it)."""
-    tree = _without_docstrings(_parse(Path(path)))
-    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()[:16]
+    return hashlib.sha256(_normalized(_parse(Path(path))).encode()).hexdigest()[:16]

@@ -62,11 +62,10 @@ def input_geometry(dataset: str) -> InputGeometry:
     return InputGeometry(facts.channels, facts.height, facts.width, facts.classes)
 
 
-def _geometry(data: Mapping[str, Any]) -> InputGeometry:
-    """The geometry a definition (or its dict) is built for: its own ``data_geometry`` (a data
-    set of one's own, recorded so jobs and checkpoints need no registry), else its data set's."""
-    values = data.get("data_geometry")
-    return InputGeometry(*values) if values else input_geometry(data["dataset"])
+def _geometry(dataset: str, data_geometry: Any) -> InputGeometry:
+    """The geometry a definition is built for: its own ``data_geometry`` (a data set of one's
+    own, recorded so jobs and checkpoints need no registry), else its data set's."""
+    return InputGeometry(*data_geometry) if data_geometry else input_geometry(dataset)
 
 
 def conv_output_shapes(
@@ -159,9 +158,7 @@ class NetworkDefinition:
     @property
     def geometry(self) -> InputGeometry:
         """Input geometry of this network's data set."""
-        if self.data_geometry:
-            return InputGeometry(*self.data_geometry)
-        return input_geometry(self.dataset)
+        return _geometry(self.dataset, self.data_geometry)
 
     @property
     def num_classes(self) -> int:
@@ -255,7 +252,8 @@ def _layer_problem(data: Mapping[str, Any]) -> tuple[str, str] | None:
         return "conv_k", (f"has {len(conv_k)} entries but conv_channels has {len(channels)}; "
                           f"give one k (or '{DENSE}') per conv layer")
     try:
-        units = conv_output_units(_geometry(data), channels)
+        units = conv_output_units(_geometry(data["dataset"], data.get("data_geometry")),
+                                  channels)
     except ValueError as err:
         return "conv_channels", f"too many conv layers: {err}"
     for index, (k, n) in enumerate(zip(conv_k, units, strict=True), start=1):

@@ -24,6 +24,7 @@ from sparse_pkg.network_definitions import (
     LAYER_KEYS,
     NetworkDefinition,
     NetworkDefinitionError,
+    input_geometry,
 )
 from sparse_pkg.network_schema import Validator, first_error, networks_schema
 
@@ -127,13 +128,13 @@ def _plugin_geometry(dataset: str, source: str) -> list[int]:
     """(channels, height, width, classes) of a data set of one's own that is loaded; one line
     naming the section when it is not."""
     try:
-        facts = registry.info(dataset)
-    except InputError:
+        geometry = input_geometry(dataset)
+    except ValueError:
         raise NetworkDefinitionError(
             f"{source}, key '{dataset}': unknown data set; use one of "
             f"{', '.join(registry.names())}, or declare yours under config key datasets"
         ) from None
-    return [facts.channels, facts.height, facts.width, facts.classes]
+    return [geometry.channels, geometry.height, geometry.width, geometry.classes]
 
 
 def _defaults_for(defaults: dict, entry: dict, where: str) -> dict:

@@ -21,16 +21,11 @@ the network.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
-import os
-import sys
-from pathlib import Path
 from typing import Any
 
-from sparse_pkg.code_fingerprint import file_fingerprint
 from sparse_pkg.errors import InputError
+from sparse_pkg.user_modules import import_failure, import_user_module
 
 
 class OwnModelError(InputError, ValueError):
@@ -41,29 +36,16 @@ def _where(definition: Any) -> str:
     return f"network {definition.dataset}/{definition.name}, key 'model' ({definition.model})"
 
 
-def _import(module_name: str) -> Any:
-    """Import ``module_name`` from the Python path, else from the working folder."""
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        top = module_name.split(".")[0]
-        if exc.name is None or top != exc.name.split(".")[0] or os.getcwd() in sys.path:
-            raise
-    sys.path.append(os.getcwd())  # last: nothing installed is shadowed
-    return importlib.import_module(module_name)
-
-
 def model_class(definition: Any) -> type:
     """The class a definition's ``model`` names; OwnModelError when it is not a Module class."""
     import torch
 
     module_name, _, class_name = definition.model.partition(":")
     try:
-        module = _import(module_name)
+        module = import_user_module(module_name)
     except Exception as exc:  # noqa: BLE001  any failure of the user's module is reported
-        reason = " ".join(str(exc).split()) or type(exc).__name__
         raise OwnModelError(
-            f"{_where(definition)}: cannot import {module_name} ({type(exc).__name__}: {reason}); "
+            f"{_where(definition)}: cannot import {module_name} ({import_failure(exc)}); "
             "install it, or put it in the folder Snakemake runs in") from None
     cls = getattr(module, class_name, None)
     if cls is None:
@@ -100,22 +82,3 @@ def check_model(definition: Any) -> type:
 def build_own_model(definition: Any) -> Any:
     """A fresh instance of the definition's class (weights from torch's global generator)."""
     return check_model(definition)(**constructor_arguments(definition))
-
-
-def model_source_fingerprint(definition: Any) -> str:
-    """The fingerprint (sparse_pkg.code_fingerprint.file_fingerprint) of the file that defines
-    the model's module, so that editing its code reruns that network's jobs; '' when the module
-    has no source file."""
-    module_name = definition.model.partition(":")[0]
-    spec = None
-    try:
-        spec = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError):
-        pass
-    if spec is None and os.getcwd() not in sys.path:
-        sys.path.append(os.getcwd())
-        spec = importlib.util.find_spec(module_name)
-    origin = getattr(spec, "origin", None)
-    if not origin or not Path(origin).is_file():
-        return ""
-    return file_fingerprint(origin)

@@ -164,10 +164,16 @@ def figure4_command(metrics, definitions, samples, protocol, png, pdf, label):
 @handle_errors
 def gsc_noise_command(metrics, definitions, protocol, png, pdf, label):
     """Accuracy vs white-noise level for the GSC networks."""
+    _noise_curves(metrics, definitions, "gsc", protocol, png, pdf, GSC_NOISE_TITLE, label)
+
+
+def _noise_curves(metrics: str, definitions: str, dataset: str, protocol: str, png: str,
+                  pdf: str, title: str, label: str, axis_label: str | None = None) -> None:
+    """Accuracy vs noise level for the networks of ``dataset`` that have runs."""
     frame = _metrics(metrics)
     defs = load_networks(definitions)
-    plot_noise_curves(frame, defs, "gsc", defined_networks(defs, "gsc", frame), protocol, png,
-                      pdf, title=GSC_NOISE_TITLE, label=label)
+    plot_noise_curves(frame, defs, dataset, defined_networks(defs, dataset, frame), protocol,
+                      png, pdf, title=title, label=label, axis_label=axis_label)
     log(f"wrote {png}, {pdf}")
 
 
@@ -185,11 +191,7 @@ def gsc_noise_command(metrics, definitions, protocol, png, pdf, label):
 def noise_curves_command(metrics, definitions, dataset, protocol, title, axis_label, png, pdf,
                          label):
     """Accuracy vs noise level for the networks of one data set (a data set of your own)."""
-    frame = _metrics(metrics)
-    defs = load_networks(definitions)
-    plot_noise_curves(frame, defs, dataset, defined_networks(defs, dataset, frame), protocol,
-                      png, pdf, title=title, label=label, axis_label=axis_label)
-    log(f"wrote {png}, {pdf}")
+    _noise_curves(metrics, definitions, dataset, protocol, png, pdf, title, label, axis_label)
 
 
 def _sweep_points(metrics: pd.DataFrame, definitions, sweep: str

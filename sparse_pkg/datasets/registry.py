@@ -25,14 +25,12 @@ tables, claims and sweeps on it as on the paper's data sets.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sparse_pkg.errors import InputError
+from sparse_pkg.user_modules import import_failure, import_user_module
 
 
 @dataclass(frozen=True)
@@ -102,17 +100,6 @@ def plugin_module(name: str) -> Any:
     return _PLUGINS[name][1]
 
 
-def _import(module_name: str) -> Any:
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or module_name.split(".")[0] != exc.name.split(".")[0] \
-                or os.getcwd() in sys.path:
-            raise
-    sys.path.append(os.getcwd())  # last: nothing installed is shadowed
-    return importlib.import_module(module_name)
-
-
 def load_plugin(name: str, module_name: str) -> DatasetInfo:
     """Import a data set of one's own and register it under ``name``; DatasetError naming
     config key datasets.NAME.module when the module is missing or lacks part of the interface."""
@@ -121,10 +108,9 @@ def load_plugin(name: str, module_name: str) -> DatasetInfo:
         raise DatasetError(f"config key datasets.{name}: '{name}' is a built-in data set; "
                            "choose another name")
     try:
-        module = _import(module_name)
+        module = import_user_module(module_name)
     except Exception as exc:  # noqa: BLE001  any failure of the user's module is reported
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise DatasetError(f"{where}: cannot import it ({type(exc).__name__}: {reason}); "
+        raise DatasetError(f"{where}: cannot import it ({import_failure(exc)}); "
                            "install it, or put it in the folder Snakemake runs in") from None
     missing = [part for part in ("INFO", "fetch", "prepare", "noisy")
                if not hasattr(module, part)]
@@ -136,15 +122,6 @@ def load_plugin(name: str, module_name: str) -> DatasetInfo:
     registered = replace(module.INFO, name=name)
     _PLUGINS[name] = (registered, module)
     return registered
-
-
-def module_fingerprint(name: str) -> str:
-    """The code fingerprint of a data set of one's own's module file ('' without a file): a
-    param of its rules, so that editing its code reruns its preparation."""
-    from sparse_pkg.code_fingerprint import file_fingerprint
-
-    path = getattr(plugin_module(name), "__file__", None)
-    return file_fingerprint(path) if path and os.path.isfile(path) else ""
 
 
 def raw_digest(raw: Mapping[str, Any]) -> str:

@@ -32,6 +32,7 @@ from sparse_pkg.reporting.markdown import table_row
 from sparse_pkg.reporting.tables import (
     MIN_SEEDS_FOR_STD,
     PROTOCOL_DESCRIPTIONS,
+    format_spread,
     protocol_order,
 )
 from sparse_pkg.statistics import holm, mean_test
@@ -92,14 +93,11 @@ def summary(points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _spread(row: pd.Series, metric: str, decimals: int) -> str:
-    mean = row[f"{metric}_mean"]
-    if row["seeds"] >= MIN_SEEDS_FOR_STD:
-        return f"{mean:,.{decimals}f} ± {row[f'{metric}_std']:,.{decimals}f}"
+def _spread(row: pd.Series, metric: str, noise: bool = False) -> str:
+    """The tables' mean ± std or mean (min–max) (tables.format_spread); one seed: its value."""
     if row["seeds"] == 1:
-        return f"{mean:,.{decimals}f}"
-    return f"{mean:,.{decimals}f} ({row[f'{metric}_min']:,.{decimals}f}–" \
-           f"{row[f'{metric}_max']:,.{decimals}f})"
+        return f"{row[f'{metric}_mean']:,.{0 if noise else 2}f}"
+    return format_spread(row, metric, noise=noise)
 
 
 def axis_value(axis: str, value: float) -> str:
@@ -238,9 +236,9 @@ def sweep_markdown(points: pd.DataFrame, paper_points: pd.DataFrame, sweep: str,
             for _, row in rows.iterrows():
                 label = f"*{row['label']}*" if italic else f"`{row['network']}`"
                 lines.append(table_row([label, *[axis_value(a, row[a]) for a in axes],
-                                        int(row["seeds"]), _spread(row, "test_accuracy", 2),
-                                        _spread(row, "noise_score", 0),
-                                        _spread(row, "noise_score_percent", 2)]))
+                                        int(row["seeds"]), _spread(row, "test_accuracy"),
+                                        _spread(row, "noise_score", noise=True),
+                                        _spread(row, "noise_score_percent")]))
         (trend,) = trend_claims({sweep: points}, protocol) or (None,)
         if trend is not None:
             rhos = ", ".join(f"{r:+.2f}" for r in trend.correlations) or "none"

@@ -20,6 +20,7 @@ from sparse_pkg.datasets import registry
 from sparse_pkg.errors import InputError
 from sparse_pkg.io.tensors import load_tensor_set
 from sparse_pkg.networks_file import _parse, load_networks
+from sparse_pkg.user_modules import source_fingerprint
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,7 +80,7 @@ def test_a_module_is_loaded_under_its_config_name(plugin):
     facts = registry.load_plugin("tiny", "tinydata")
     assert facts.name == "tiny" and registry.names() == ["mnist", "gsc", "tiny"]
     assert registry.is_plugin("tiny") and registry.info("tiny").classes == 3
-    assert len(registry.module_fingerprint("tiny")) == 16
+    assert len(source_fingerprint(registry.plugin_module("tiny"))) == 16
     networks = {"tiny": {"networks": {"net": {
         "label": "t", "conv_channels": [4], "conv_k": ["dense"], "linear_n": 8, "linear_k": 8,
         "weight_sparsity": 1.0, "batch_norm": False, "dropout": 0.0, "boost_strength": 0.0,

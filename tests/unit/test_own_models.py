@@ -21,9 +21,10 @@ from sparse_pkg.layers import KWinners, SparseWeights
 from sparse_pkg.network_definitions import NetworkDefinition
 from sparse_pkg.networks import SparseCNN, build_network
 from sparse_pkg.networks_file import load_networks
-from sparse_pkg.own_models import check_model, model_source_fingerprint
+from sparse_pkg.own_models import check_model
 from sparse_pkg.training import TrainingData, hooks, load_checkpoint, train
 from sparse_pkg.training.run import train_one_epoch
+from sparse_pkg.user_modules import import_user_module, source_fingerprint
 from tests.helpers.training import DEFINITIONS, patch_data, single_thread, state_dicts_equal
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,12 +142,13 @@ def test_the_fingerprint_follows_the_code_of_the_models_module(tmp_path, monkeyp
     source.write_text("import torch\nclass Net(torch.nn.Module):\n    pass  # a comment\n")
     monkeypatch.chdir(tmp_path)  # found in the working folder, as in a workflow run
     definition = _own(tmp_path, "mymodels.nets:Net")
-    before = model_source_fingerprint(definition)
+    module = import_user_module(definition.model.partition(":")[0])
+    before = source_fingerprint(module)
     assert len(before) == 16
     source.write_text("import torch\nclass Net(torch.nn.Module):\n    pass  # another\n")
-    assert model_source_fingerprint(definition) == before  # a comment is not code
+    assert source_fingerprint(module) == before  # a comment is not code
     source.write_text("import torch\nclass Net(torch.nn.Module):\n    x = 1\n")
-    assert model_source_fingerprint(definition) != before
+    assert source_fingerprint(module) != before
 
 
 def test_hooks_run_the_models_own_steps_once_per_batch_and_epoch(tmp_path):

@@ -18,8 +18,9 @@ from sparse_pkg.io.atomic import write_if_changed
 from sparse_pkg.io.sidecar import sidecar_path
 from sparse_pkg.networks_file import load_networks
 from sparse_pkg.noise import level_name
-from sparse_pkg.own_models import check_model, model_source_fingerprint
+from sparse_pkg.own_models import check_model
 from sparse_pkg.sweeps import Sweep, sweep_definitions
+from sparse_pkg.user_modules import import_user_module, source_fingerprint
 from sparse_pkg.provenance import (
     COMMIT_VARIABLE,
     NOT_GIT,
@@ -178,13 +179,15 @@ def networks_of(dataset):
     return list(chosen) + swept
 
 
-# The seeds of each network: the config's, or its sweep's own count (from seed_base).
+def sweep_seeds(sweep):
+    """The seeds of a sweep's networks: its own count from seed_base, else the config's."""
+    count = SWEEPS[sweep].seeds
+    return [config["seed_base"] + i for i in range(count)] if count else SEEDS
+
+
+# The seeds of each network: the config's, or its sweep's.
 SEEDS_OF = {
-    (d.dataset, d.name): (
-        [config["seed_base"] + i for i in range(SWEEPS[d.sweep].seeds)]
-        if d.sweep is not None and SWEEPS[d.sweep].seeds
-        else SEEDS
-    )
+    (d.dataset, d.name): SEEDS if d.sweep is None else sweep_seeds(d.sweep)
     for d in DEFINITIONS
 }
 
@@ -210,13 +213,15 @@ write_if_changed(NETWORKS_COPY, DEFINITIONS.to_yaml().encode("utf-8"))
 DEFINITIONS_SHA256 = file_sha256(NETWORKS_COPY)
 
 
-_MODEL_CODE = {}  # the fingerprint of each model's module, computed once
+_USER_CODE = {}  # the code fingerprint of each module of the user's own, computed once
 
 
-def _model_code(definition):
-    if definition.model not in _MODEL_CODE:
-        _MODEL_CODE[definition.model] = model_source_fingerprint(definition)
-    return _MODEL_CODE[definition.model]
+def user_code(module_name):
+    """The code fingerprint of a module of the user's own (a model's, a data set's), a param
+    of the rules that use it (sparse_pkg.user_modules): editing it reruns their jobs."""
+    if module_name not in _USER_CODE:
+        _USER_CODE[module_name] = source_fingerprint(import_user_module(module_name))
+    return _USER_CODE[module_name]
 
 
 def definition_json(wildcards):
@@ -226,7 +231,7 @@ def definition_json(wildcards):
     definition = DEFINITIONS.get(wildcards.dataset, wildcards.network)
     data = definition.to_dict()
     if definition.model:
-        data["model_code"] = _model_code(definition)
+        data["model_code"] = user_code(definition.model.partition(":")[0])
     return json.dumps(data, sort_keys=True)
 
 
@@ -568,9 +573,7 @@ def source_line(dataset, sweep=None):
     """Header line of a results table and footer of a figure (sparse_pkg.reporting.run_label);
     with ``sweep``, the seeds are that sweep's."""
     settings = section(dataset)
-    seeds = SEEDS
-    if sweep is not None and SWEEPS[sweep].seeds:
-        seeds = [config["seed_base"] + i for i in range(SWEEPS[sweep].seeds)]
+    seeds = SEEDS if sweep is None else sweep_seeds(sweep)
     source = settings.get("source")
     if dataset == "gsc" and source == "archive":
         if settings["sha256"] or settings["allow_unofficial_archive"]:

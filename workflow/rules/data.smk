@@ -339,7 +339,7 @@ if PLUGINS:
         params:
             code=code("prepare_dataset"),  # library code run: a change reruns the job
             module=lambda w: section(w.dataset)["module"],
-            module_code=lambda w: registry.module_fingerprint(w.dataset),
+            module_code=lambda w: user_code(section(w.dataset)["module"]),
             options=lambda w: json.dumps(section(w.dataset)["options"], sort_keys=True),
         shell:
             "python -P -m sparse_pkg.commands.prepare_dataset --dataset {wildcards.dataset} "
@@ -365,7 +365,7 @@ if PLUGINS:
         params:
             code=code("dataset_noise"),  # library code run: a change reruns the job
             module=lambda w: section(w.dataset)["module"],
-            module_code=lambda w: registry.module_fingerprint(w.dataset),
+            module_code=lambda w: user_code(section(w.dataset)["module"]),
             noise_seed=lambda w: section(w.dataset)["noise_seed"],
         shell:
             "python -P -m sparse_pkg.commands.dataset_noise --dataset {wildcards.dataset} "
